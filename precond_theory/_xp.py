@@ -99,7 +99,10 @@ def eps(dtype: Any, xp: Any = None) -> float:
     """Machine epsilon of a floating dtype (``finfo(dtype).eps``) as a Python float."""
     if xp is not None:
         return float(xp.finfo(dtype).eps)
-    return float(np.finfo(np.dtype(str(dtype).split(".")[-1])).eps)
+    try:
+        return float(np.finfo(dtype).eps)
+    except (TypeError, ValueError):  # e.g. array_api_strict dtypes: use their name
+        return float(np.finfo(np.dtype(str(dtype).split(".")[-1])).eps)
 
 
 def default_rtol(dtype: Any, xp: Any = None) -> float:

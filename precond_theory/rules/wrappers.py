@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
-from .._checks import check_choice, check_int, check_range
+from .._checks import check_choice, check_int, check_range, host_values
 from .base import AbstractRule, hp, rule_dataclass
 
 __all__ = [
@@ -191,7 +191,7 @@ class WithProjection(_Wrapper):
             lo, hi = self.box
             check_range("box lo", lo)
             check_range("box hi", hi)
-            if not bool((_host(hi) >= _host(lo)).all()):
+            if not bool((host_values("box hi", hi) >= host_values("box lo", lo)).all()):
                 raise ValueError(f"box needs lo <= hi; got box={self.box!r}")
         else:
             check_range("ball", self.ball, 0.0, lo_open=True)
@@ -208,14 +208,6 @@ class WithProjection(_Wrapper):
     def _step(self, xp, g, state, x, *, lr, value=None, hvp=None):
         dx, state = self.inner._step(xp, g, state, x, lr=lr, value=value, hvp=hvp)
         return self.project(x + dx, xp) - x, state
-
-
-def _host(v: Any):
-    import numpy as np
-
-    from .._xp import to_numpy
-
-    return np.asarray(to_numpy(v), dtype=float)
 
 
 def with_weight_decay(rule: AbstractRule, wd: Any, coupled: bool = False, scale_by_lr: bool = True) -> AbstractRule:
