@@ -79,3 +79,8 @@ def check_shapes_match(name_a: str, a: Any, name_b: str, b: Any) -> None:
         raise ValueError(f"{name_a} has shape {tuple(a.shape)} but {name_b} has shape {tuple(b.shape)}; they must match")
     if a.dtype != b.dtype:
         raise TypeError(f"{name_a} has dtype {a.dtype} but {name_b} has dtype {b.dtype}; they must match")
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """Host-side ``numpy.broadcast_shapes`` returning a plain tuple (raises ValueError)."""
+    return tuple(int(s) for s in np.broadcast_shapes(*shapes))
