@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import adaptive, first_order, sign  # noqa: F401  (importing registers the rules)
+# importing the family modules registers their rules
+from . import (  # noqa: F401
+    adaptive, first_order, hybrid, preconditioned, ravine, relatives, relatives_switch, resilient, second_order, sign,
+)
 from .base import REGISTRY, AbstractRule
 
 __all__ = ["make", "available", "get", "REGISTRY"]
