@@ -11,27 +11,16 @@ import numpy as np
 
 from ._checks import check_int
 from ._xp import Rng, asarray, errstate, namespace_name, to_numpy
+from .oracles import Exact
 from .problems.base import AbstractProblem
-from .rules.base import AbstractRule
+from .rules.base import AbstractRule, hp
 from .trace import DivergenceWarning, Trace
 
-__all__ = ["run", "record_steps", "ExactOracle"]
+__all__ = ["run", "record_steps"]
 
 Array = Any
 BUILTIN_METRICS = ("f", "f_gap", "grad_norm_sq", "min_grad_norm_sq", "dist_sq", "precond_min", "precond_max",
                    "precond_spread", "loss_sum", "regret")
-
-
-class ExactOracle:
-    """Exact value and gradient of the problem (the default oracle)."""
-
-    name = "exact"
-    params: dict[str, Any] = {}
-
-    def sample(self, problem: AbstractProblem, y: Array, k: int, rng: Rng, need_value: bool) -> tuple[Any, Array]:
-        if problem.online:
-            return (problem.value(y, k) if need_value else None), problem.grad(y, k)
-        return (problem.value(y) if need_value else None), problem.grad(y)
 
 
 def record_steps(record: Any, steps: int) -> np.ndarray:
@@ -132,7 +121,7 @@ def run(
         raise TypeError(f"problem must be a precond_theory problem (see problems.available()); got {type(problem).__name__}")
     steps = check_int("steps", steps, 0)
     xp, dtype, n = problem.xp, problem.dtype, problem.dim
-    oracle = ExactOracle() if oracle is None else oracle
+    oracle = Exact() if oracle is None else oracle
     if not callable(getattr(oracle, "sample", None)):
         raise TypeError(f"oracle must have a sample(problem, y, k, rng, need_value) method; got {type(oracle).__name__}")
     batch = (batch,) if isinstance(batch, (int, np.integer)) else tuple(batch)
@@ -159,7 +148,7 @@ def run(
         raise ValueError(f"extra metric names {clash} clash with built-in metrics {list(BUILTIN_METRICS)}")
 
     online = bool(problem.online)
-    exact = isinstance(oracle, ExactOracle)
+    exact = isinstance(oracle, Exact)
     need_value = bool(rule.needs_value)
     x_star = None if problem.x_star is None else asarray(problem.x_star, xp, dtype)
     f_star = problem.f_star
@@ -173,6 +162,7 @@ def run(
         return problem.value(z, k) if online else problem.value(z)
 
     state = rule.init(x)
+    lr = hp(rule.lr, x, xp)
     recorded: dict[str, list[Array]] = {}
     iterates: list[Array] = []
     div = xp.full(batch_shape, -1, dtype=xp.int64)
@@ -236,7 +226,7 @@ def run(
                     raise ValueError(f"problem {problem.name!r} returned a gradient of shape {tuple(g.shape)} "
                                      f"for x of shape {tuple(x.shape)}")
                 rule.check_inputs(g, state, x, value=value, hvp=hvp)
-            dx, state = rule._step(xp, g, state, x, lr=rule.lr, value=value, hvp=hvp)
+            dx, state = rule._step(xp, g, state, x, lr=lr, value=value, hvp=hvp)
             x = x + dx
 
     host = {name: np.stack([to_numpy(v) for v in vals]) for name, vals in recorded.items()}

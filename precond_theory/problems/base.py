@@ -105,7 +105,7 @@ class AbstractProblem(abc.ABC):
         """Dense Hessian ``(*batch, n, n)``, assembled from :meth:`hvp` on unit vectors (small n)."""
         xp = array_namespace(x)
         eye = xp.eye(self.dim, dtype=x.dtype)
-        cols = [self.hvp(x, xp.broadcast_to(eye[i], x.shape)) for i in range(self.dim)]
+        cols = [self.hvp(x, xp.broadcast_to(eye[i, :], x.shape)) for i in range(self.dim)]
         H = xp.stack(cols, axis=-1)
         return (H + xp.matrix_transpose(H)) / 2
 

@@ -1,4 +1,9 @@
-r"""Quadratics with a prescribed spectrum: :math:`f(x) = \tfrac12 (x-x^\star)^\top A (x-x^\star) + f^\star`."""
+r"""Quadratics with a prescribed spectrum: :math:`f(x) = \tfrac12 (x-x^\star)^\top A (x-x^\star) + f^\star`.
+
+Single instances (``A`` of shape ``(n, n)``) and batched ones (``A`` of shape ``(*batch, n, n)``,
+one problem per run, e.g. a kappa sweep) share one class; every constant of a batched problem
+has the batch shape.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_range
 from .._xp import array_namespace, asarray
+from ._util import resolve_dtype
 from .base import AbstractProblem
 
 __all__ = ["Quadratic", "make_quadratic", "quadratic_spectrum", "SPECTRA"]
@@ -43,7 +49,7 @@ def quadratic_spectrum(dim: int, kappa: float, spectrum: str = "geometric", mu: 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Quadratic(AbstractProblem):
-    r"""Strongly convex quadratic with exactly known spectrum.
+    r"""Strongly convex quadratic with exactly known spectrum (single or batched).
 
     Notes
     -----
@@ -52,12 +58,16 @@ class Quadratic(AbstractProblem):
     :math:`\mu = \lambda_{\min}`, :math:`L = \lambda_{\max}`, :math:`\nabla f = A(x-x^\star)`,
     :math:`\nabla^2 f = A`.  ``Q = I`` (axis-aligned) or Haar-random (``rotate=True``): a
     diagonal preconditioner can only remove the ill-conditioning of the axis-aligned case.
+
+    Batched: ``A`` has shape ``(*batch, n, n)``, ``x_star`` ``(*batch, n)``, ``eigs``
+    ``(*batch, n)``; then ``L``, ``mu`` and ``kappa`` are host arrays of shape ``batch`` and points
+    have shape ``(*extra, *batch, n)``.
     """
 
     A: Array
     x_star: Array
-    eigs: np.ndarray  # exact spectrum on the host, ascending
-    f_star: float = 0.0
+    eigs: np.ndarray  # exact spectrum on the host, ascending along the last axis
+    f_star: Any = 0.0
     name: str = "quadratic"
     params: dict = field(default_factory=dict)
     x0: Array | None = None
@@ -75,68 +85,158 @@ class Quadratic(AbstractProblem):
         return self.A.dtype
 
     @property
-    def mu(self) -> float:  # type: ignore[override]
-        return float(self.eigs[0])
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.A.shape[:-2])
 
     @property
-    def L(self) -> float:  # type: ignore[override]
-        return float(self.eigs[-1])
+    def mu(self) -> Any:  # type: ignore[override]
+        e = np.asarray(self.eigs)[..., 0]
+        return float(e) if e.ndim == 0 else e
+
+    @property
+    def L(self) -> Any:  # type: ignore[override]
+        e = np.asarray(self.eigs)[..., -1]
+        return float(e) if e.ndim == 0 else e
+
+    @property
+    def kappa(self) -> Any:
+        """Condition number L/mu (host float or array)."""
+        return self.L / self.mu
+
+    def _apply(self, v: Array) -> Array:
+        """A v for v of shape (*extra, *batch, n) (A symmetric)."""
+        if len(self.A.shape) == 2:
+            return v @ self.A
+        xp = array_namespace(v, self.A)
+        return xp.matmul(xp.expand_dims(v, axis=-2), self.A)[..., 0, :]
 
     def value(self, x: Array) -> Array:
         xp = array_namespace(x, self.A)
         r = x - self.x_star
-        return 0.5 * xp.sum(r * (r @ self.A), axis=-1) + self.f_star
+        return 0.5 * xp.sum(r * self._apply(r), axis=-1) + self.f_star
 
     def grad(self, x: Array) -> Array:
-        return (x - self.x_star) @ self.A  # A symmetric
+        return self._apply(x - self.x_star)
 
     def hvp(self, x: Array, v: Array) -> Array:
-        return v @ self.A
+        return self._apply(v)
 
     def hessian(self, x: Array) -> Array:
         xp = array_namespace(x, self.A)
-        return xp.broadcast_to(self.A, (*x.shape[:-1], self.dim, self.dim))
+        shape = tuple(np.broadcast_shapes(tuple(x.shape[:-1]), self.batch_shape))
+        return xp.broadcast_to(self.A, (*shape, self.dim, self.dim))
 
     def default_x0(self) -> Array:
-        return self.x0 if self.x0 is not None else self.xp.zeros((self.dim,), dtype=self.dtype)
+        if self.x0 is not None:
+            return self.x0
+        return self.xp.zeros((*self.batch_shape, self.dim), dtype=self.dtype)
 
 
 def make_quadratic(
     dim: int = 10,
-    kappa: float = 100.0,
+    kappa: Any = 100.0,
     *,
     spectrum: Literal["geometric", "linear", "two_cluster"] = "geometric",
     eigenvalues: Any = None,
     rotate: bool = True,
-    mu: float = 1.0,
-    f_star: float = 0.0,
-    seed: int = 0,
+    mu: Any = 1.0,
+    f_star: Any = 0.0,
+    seed: Any = 0,
     xp: Any = np,
     dtype: Any = None,
 ) -> Quadratic:
     """Quadratic with spectrum ``eigenvalues`` (if given) or ``spectrum`` in ``[mu, kappa*mu]``.
 
-    Randomness (rotation, x_star ~ N(0, I)) is drawn on the host from ``seed``, so every
-    backend gets the same problem.  The default start is ``x0 = 0``.
+    Parameters
+    ----------
+    dim : int
+        Dimension n >= 1 (ignored when ``eigenvalues`` is given).
+    kappa, mu : float or array-like
+        Condition number (>= 1) and smallest eigenvalue (> 0).  Arrays make a *batched* problem
+        whose batch shape is the broadcast of the shapes of ``kappa``, ``mu`` and ``seed`` — a
+        kappa sweep is ``make_quadratic(8, kappa=[10, 100, 1000])``.
+    spectrum : {"geometric", "linear", "two_cluster"}
+    eigenvalues : array-like, optional
+        Exact spectrum, shape ``(n,)`` or ``(*batch, n)`` (positive, finite).
+    rotate : bool
+        Haar-random eigenbasis (True) or axis-aligned (False).
+    f_star : float or array-like
+        Minimum value (broadcast to the batch shape).
+    seed : int or array-like of int
+        Host seed for the rotation and ``x_star ~ N(0, I)``.  One int gives every member of a
+        batch the *same* rotation and ``x_star``, so that only the spectrum changes across the
+        batch; an array of seeds draws each member independently.
+    xp, dtype
+        Target namespace and floating dtype (default float64).
+
+    Notes
+    -----
+    Randomness is drawn on the host with NumPy, so every backend gets the same problem.  The
+    default start is ``x0 = 0``.
     """
+    if not isinstance(rotate, (bool, np.bool_)):
+        raise TypeError(f"rotate must be True or False; got {rotate!r}")
+    seeds = np.asarray(seed)
+    if seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+        raise ValueError(f"seed must be a non-negative integer or an array of them; got {seed!r}")
     if eigenvalues is not None:
-        eigs = np.sort(np.asarray(eigenvalues, dtype=np.float64).ravel())
-        if eigs.size < 1 or not np.all(np.isfinite(eigs)) or eigs[0] <= 0:
-            raise ValueError(f"eigenvalues must be finite and positive; got {eigenvalues!r}")
-        dim, kappa = eigs.size, float(eigs[-1] / eigs[0])
+        eigs = np.sort(np.asarray(eigenvalues, dtype=np.float64), axis=-1)
+        if eigs.ndim < 1 or eigs.shape[-1] < 1 or not np.all(np.isfinite(eigs)) or np.any(eigs <= 0):
+            raise ValueError(f"eigenvalues must be a non-empty array of finite, positive numbers; got {eigenvalues!r}")
+        batch = _batch_shape(eigenvalues=eigs.shape[:-1], seed=seeds.shape)
+        eigs = np.broadcast_to(eigs, (*batch, eigs.shape[-1])).copy()
+        kappa_v = eigs[..., -1] / eigs[..., 0]
     else:
-        eigs = quadratic_spectrum(dim, kappa, spectrum, mu)
-    rng = np.random.default_rng(seed)
-    if rotate and eigs.size > 1:
-        q, r = np.linalg.qr(rng.standard_normal((eigs.size, eigs.size)))
-        q = q * np.sign(np.diag(r))  # Haar-distributed
-        A = (q * eigs) @ q.T
-        A = (A + A.T) / 2
-    else:
-        A = np.diag(eigs)
-    x_star = rng.standard_normal(eigs.size)
-    dt = xp.float64 if dtype is None else (getattr(xp, dtype) if isinstance(dtype, str) else dtype)
-    params = {"dim": int(eigs.size), "kappa": float(kappa), "spectrum": "given" if eigenvalues is not None else spectrum,
-              "rotate": bool(rotate), "seed": int(seed)}
-    return Quadratic(A=asarray(A, xp, dt), x_star=asarray(x_star, xp, dt), eigs=eigs, f_star=float(f_star),
+        dim = check_int("dim", dim, 1)
+        check_choice("spectrum", spectrum, SPECTRA)
+        kap, muv = np.asarray(kappa, dtype=np.float64), np.asarray(mu, dtype=np.float64)
+        check_range("kappa", kap, 1.0)
+        check_range("mu", muv, 0.0, lo_open=True)
+        batch = _batch_shape(kappa=kap.shape, mu=muv.shape, seed=seeds.shape)
+        kap, muv = np.broadcast_to(kap, batch), np.broadcast_to(muv, batch)
+        eigs = np.empty((*batch, dim))
+        for idx in np.ndindex(*batch):
+            eigs[idx] = quadratic_spectrum(dim, float(kap[idx]), spectrum, float(muv[idx]))
+        kappa_v = kap
+    n = eigs.shape[-1]
+    seeds = np.broadcast_to(seeds, batch)
+    A = np.empty((*batch, n, n))
+    x_star = np.empty((*batch, n))
+    cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for idx in np.ndindex(*batch):
+        s = int(seeds[idx])
+        if s not in cache:
+            cache[s] = _draw_basis(n, s, rotate)
+        q, xs = cache[s]
+        A[idx] = (q * eigs[idx]) @ q.T
+        A[idx] = (A[idx] + A[idx].T) / 2
+        x_star[idx] = xs
+    check_range("f_star", f_star)
+    fs = np.asarray(f_star, dtype=np.float64)
+    dt = resolve_dtype(xp, dtype)
+    f_out: Any = float(fs) if fs.ndim == 0 else asarray(np.broadcast_to(fs, batch).copy(), xp, dt)
+    params = {"dim": int(n), "kappa": float(kappa_v) if kappa_v.ndim == 0 else kappa_v.tolist(),
+              "spectrum": "given" if eigenvalues is not None else spectrum,
+              "rotate": bool(rotate), "seed": int(seeds) if seeds.ndim == 0 else seeds.tolist()}
+    return Quadratic(A=asarray(A, xp, dt), x_star=asarray(x_star, xp, dt), eigs=eigs, f_star=f_out,
                      name="quadratic", params=params)
+
+
+def _batch_shape(**shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """Broadcast batch shape of the array-valued arguments (ValueError naming them otherwise)."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes.values()))
+    except ValueError:
+        got = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        raise ValueError(f"the batch shapes of {', '.join(shapes)} must broadcast together; got {got}") from None
+
+
+def _draw_basis(n: int, seed: int, rotate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Haar-random orthogonal Q (or I) and x_star ~ N(0, I) from one host seed."""
+    rng = np.random.default_rng(seed)
+    if rotate and n > 1:
+        q, r = np.linalg.qr(rng.standard_normal((n, n)))
+        q = q * np.sign(np.diag(r))  # Haar-distributed (Mezzadri 2007)
+    else:
+        q = np.eye(n)
+    return q, rng.standard_normal(n)

@@ -176,7 +176,7 @@ class AbstractRule(abc.ABC):
             Hessian-vector product at the query point; required when ``needs_hvp``.
         """
         xp = self.check_inputs(g, state, x, value=value, hvp=hvp)
-        return self._step(xp, g, state, x, lr=self.lr, value=value, hvp=hvp)
+        return self._step(xp, g, state, x, lr=hp(self.lr, x, xp), value=value, hvp=hvp)
 
     @abc.abstractmethod
     def _step(
