@@ -51,7 +51,7 @@ def run_cmd(
     summary.add_column(metric, justify="right")
     summary.add_column("diverged", justify="right")
     for _, g in last.groupby("rule_index", sort=True):
-        summary.add_row(str(g.solver_name.iloc[0]), str(g.fidelity.iloc[0]),
+        summary.add_row(str(g.solver_name.iloc[0]), str(g.fidelity.iloc[0]).upper(),
                         f"{g[f'objective_{metric}'].median():.3e}", str(int((g.diverged_at >= 0).sum())))
     console.print(summary)
     console.print(f"table:  {folder / 'table.parquet'}")
@@ -70,6 +70,11 @@ def rules_cmd() -> None:
         cls = rules.get(name)
         t.add_row(name, cls.__name__, cls.fidelity.upper(), cls.reference)
     console.print(t)
+
+
+from .cli_check import check as _check_cmd  # noqa: E402  (convergence claims; issue 5)
+
+app.command("check")(_check_cmd)
 
 
 def main() -> None:  # pragma: no cover

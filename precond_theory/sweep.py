@@ -90,12 +90,7 @@ def problem_from_spec(spec: dict[str, Any], xp: Any = np, dtype: Any = None) -> 
     from . import problems
 
     params = {k: v for k, v in spec.items() if k != "name"}
-    make = getattr(problems, "make", None)
-    if make is None:  # pragma: no cover - before the problems registry existed
-        if spec["name"] != "quadratic":
-            raise ValueError(f"unknown problem {spec['name']!r}")
-        return problems.make_quadratic(**params, xp=xp, dtype=dtype)
-    return make(spec["name"], xp=xp, dtype=dtype, **params)
+    return problems.make(spec["name"], xp=xp, dtype=dtype, **params)
 
 
 def rule_from_spec(spec: dict[str, Any], n_seeds: int, xp: Any = np) -> tuple[Any, tuple[int, ...]]:
