@@ -10,7 +10,7 @@ from .trace import DivergenceWarning, Trace
 
 __version__ = "0.1.0"
 
-_LAZY = ("oracles", "theory", "rates", "conditioning", "normalization", "regularization", "sweep", "plotting")
+_LAZY = ("oracles", "theory", "rates", "claims", "conditioning", "normalization", "regularization", "sweep", "plotting")
 
 __all__ = ["run", "Trace", "DivergenceWarning", "rules", "problems", "__version__", *_LAZY]
 

@@ -1,0 +1,225 @@
+"""Statistics behind :mod:`precond_theory.rates`: floors, plateaus, tail windows and the combined
+regression + bootstrap interval (the rules are documented in the :mod:`~precond_theory.rates`
+module notes and in ``docs/rates.md``).  Host NumPy/SciPy on trace data."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["FLOOR_FACTOR", "STAGNATION_FACTOR", "PLATEAU_SLOPE", "DECELERATION", "Floor", "InsufficientData"]
+
+FLOOR_FACTOR = 1e3
+STAGNATION_FACTOR = 1e5
+PLATEAU_SLOPE = 0.1
+DECELERATION = 0.5
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A floor met by the metric: ``kind`` ``"roundoff"`` or ``"noise"``, from step ``start``, at ``level``."""
+
+    kind: Literal["roundoff", "noise"]
+    start: float
+    level: float
+
+
+class InsufficientData(ValueError):
+    """Too few usable records to fit (too short, or the floor was reached at once); ``floor`` is
+    the floor met, if any (a noise floor covering nearly everything still refutes decay)."""
+
+    def __init__(self, message: str, floor: Floor | None = None) -> None:
+        super().__init__(message)
+        self.floor = floor
+
+
+@dataclass(frozen=True)
+class _Line:
+    slope: float
+    intercept: float
+    ci: tuple[float, float]
+    half_regression: float
+    half_bootstrap: tuple[float, float] | None
+
+
+def _prepare(k: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    k = np.asarray(k, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if k.ndim != 1:
+        raise ValueError(f"k must be 1-D (the recorded steps); got shape {k.shape}")
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[0] != k.shape[0]:
+        raise ValueError(f"y must have shape (n_records,) or (n_records, n_runs) with n_records = len(k) = "
+                         f"{k.shape[0]}; got {y.shape}")
+    if y.shape[1] == 0:
+        raise ValueError("y has no runs")
+    order = np.argsort(k, kind="stable")
+    return k[order], y[order]
+
+
+def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: int,
+              bootstrap: bool | None) -> _Line:
+    """OLS of the run-mean of z (n, R) on x, with the combined interval of the module notes."""
+    from scipy import stats
+
+    n, R = z.shape
+    if n < 3:
+        raise InsufficientData(f"{n} points; a slope interval needs at least 3")
+    if bootstrap and R < 2:
+        raise ValueError(f"a bootstrap interval over runs needs at least two runs (seeds); got {R}")
+    xm = x - x.mean()
+    sxx = float(xm @ xm)
+    if sxx <= 0:
+        raise InsufficientData("all points at the same step")
+    zbar = z.mean(axis=1)
+    slope = float(xm @ zbar) / sxx
+    intercept = float(zbar.mean() - slope * x.mean())
+    resid = zbar - (intercept + slope * x)
+    alpha = 1.0 - level
+    rss = float(resid @ resid)
+    h_reg = float(stats.t.ppf(1 - alpha / 2, n - 2) * math.sqrt(rss / (n - 2) / sxx))
+    if n >= 4 and rss > 0:  # serially correlated residuals: AR(1) variance inflation, lag-1 r capped at 0.95
+        r1 = min(float(resid[1:] @ resid[:-1]) / rss, 0.95)
+        if r1 > 0:
+            h_reg *= math.sqrt((1 + r1) / (1 - r1))
+    d_lo = d_hi = 0.0
+    half_boot = None
+    if R >= 2 and bootstrap is not False:
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, R, size=(n_boot, R))
+        zb = z[:, idx].mean(axis=2)  # (n, n_boot)
+        slopes = (xm @ zb) / sxx
+        q_lo, q_hi = np.quantile(slopes, [alpha / 2, 1 - alpha / 2])
+        c = float(stats.t.ppf(1 - alpha / 2, R - 1) / stats.norm.ppf(1 - alpha / 2) * math.sqrt(R / (R - 1)))
+        d_lo, d_hi = c * max(slope - float(q_lo), 0.0), c * max(float(q_hi) - slope, 0.0)
+        half_boot = (d_lo, d_hi)
+    ci = (slope - max(d_lo, h_reg), slope + max(d_hi, h_reg))
+    return _Line(slope, intercept, ci, h_reg, half_boot)
+
+
+def _usable(k: np.ndarray, y: np.ndarray, *, k_min: float, eps: float, scale: float | None,
+            decaying: bool) -> tuple[np.ndarray, Floor | None, float]:
+    """Boolean mask of records usable for a fit, the round-off floor met (if any), and the scale."""
+    first = np.where(np.isfinite(y) & (y > 0), y, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        firsts = [col[np.isfinite(col)][0] if np.isfinite(col).any() else np.nan for col in first.T]
+    s = float(np.nanmedian(firsts)) if np.isfinite(firsts).any() else 1.0
+    # A metric computed from differences to a stored optimum (dist_sq, grad_norm_sq, f_gap with
+    # f* = 0) resolves values down to about eps^2 s, not eps s: only an explicit scale (|f*| for
+    # f and f_gap, where f(x) - f* cancels) sets the coarser eps-relative floor.  Stagnation above
+    # these thresholds is caught by the plateau test instead.
+    threshold = FLOOR_FACTOR * eps * eps * s
+    if scale:
+        threshold = max(threshold, FLOOR_FACTOR * eps * float(scale))
+    s = max(s, scale or 0.0)
+    mask = (k >= k_min) & np.all(np.isfinite(y), axis=1) & np.all(y > 0, axis=1)
+    floor = None
+    if decaying:
+        below = np.any(~(y > threshold), axis=1) & np.all(~np.isnan(y), axis=1)
+        below &= k >= min(k_min, k.max())
+        if below.any():
+            i = int(np.argmax(below))
+            floor = Floor("roundoff", float(k[i]), float(np.nanmedian(y[i])))
+            mask &= np.arange(len(k)) < i
+    return mask, floor, s
+
+
+def _plateau(x: np.ndarray, z: np.ndarray, *, delta: float, level: float, n_boot: int, seed: int) -> int | None:
+    """Index (into x) where a plateau starts: the last third's slope CI lies in [-delta, delta]; the
+    plateau is then extended backwards, record by record, while the test still holds."""
+    if len(x) < 6:
+        return None
+    start = int(np.searchsorted(x, x[-1] - (x[-1] - x[0]) / 3.0))
+    start = min(start, len(x) - 4)
+    try:
+        line = _fit_line(x[start:], z[start:], level=level, n_boot=n_boot, seed=seed, bootstrap=None)
+    except InsufficientData:
+        return None
+    if not (-delta <= line.ci[0] and line.ci[1] <= delta):
+        return None
+    while start > 0:  # extend the plateau backwards while the test still holds
+        line = _fit_line(x[start - 1:], z[start - 1:], level=level, n_boot=n_boot, seed=seed, bootstrap=None)
+        if not (-delta <= line.ci[0] and line.ci[1] <= delta):
+            break
+        start -= 1
+    return start
+
+
+def _check_window(window: Any) -> Any:
+    if window is None or (isinstance(window, str) and window in ("auto", "all")):
+        return window
+    try:
+        lo, hi = window
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise ValueError(f"window must be None, 'auto', 'all' or (k_lo, k_hi); got {window!r}") from None
+    if not lo < hi:
+        raise ValueError(f"window must satisfy k_lo < k_hi; got {window!r}")
+    return (lo, hi)
+
+
+def _window_mask(k: np.ndarray, window: Any, shape: str) -> np.ndarray:
+    if window is None or window == "auto":
+        if shape == "power":
+            lk = np.log(k)
+            return lk >= (lk[0] + lk[-1]) / 2
+        return k >= (k[0] + k[-1]) / 2
+    if window == "all":
+        return np.ones(len(k), dtype=bool)
+    lo, hi = _check_window(window)
+    return (k >= lo) & (k <= hi)
+
+
+def _select(k, y, *, shape, log_power, window, eps, scale, decaying, min_points, min_span, plateau_delta,
+            level, n_boot, seed):
+    """Usable, floor-free window of (k, y); returns (k_w, y_w, floor, k_u, y_u) (window, then all usable
+    records before any floor) or raises InsufficientData."""
+    window = _check_window(window)
+    k_min = 2.0 if (shape == "power" and log_power) else (1.0 if shape == "power" else 0.0)
+    mask, floor, s = _usable(k, y, k_min=k_min, eps=eps, scale=scale, decaying=decaying)
+    if mask.sum() == 0:
+        if floor is not None:
+            raise InsufficientData(f"the round-off floor was reached at once (k = {floor.start:g}); nothing to fit",
+                                   floor)
+        raise InsufficientData("no usable records (all non-finite, non-positive or before k = "
+                               f"{k_min:g})")
+    ku, yu = k[mask], y[mask]
+    if decaying and plateau_delta is not None and len(ku) >= 6:
+        x = np.log(np.maximum(ku, 1.0))
+        i = _plateau(x, np.log(yu), delta=plateau_delta, level=level, n_boot=n_boot, seed=seed)
+        if i is not None:
+            lvl = float(np.exp(np.median(np.log(yu[i:]))))
+            kind = "roundoff" if lvl <= STAGNATION_FACTOR * eps * s else "noise"
+            floor = Floor(kind, float(ku[i]), lvl)
+            ku, yu = ku[:i], yu[:i]
+    if len(ku) < min_points:
+        raise InsufficientData(f"too short: {len(ku)} usable records (need {min_points})", floor)
+    wm = _window_mask(ku, window, shape)
+    if window in (None, "auto") and wm.sum() < min_points:
+        wm = np.arange(len(ku)) >= len(ku) - min_points
+    kw, yw = ku[wm], yu[wm]
+    if len(kw) < min_points:
+        raise InsufficientData(f"too short: {len(kw)} records in the window (need {min_points})", floor)
+    if shape == "power" and kw[-1] / kw[0] < min_span:
+        raise InsufficientData(f"too short: the window spans k = {kw[0]:g}..{kw[-1]:g}, a factor "
+                               f"{kw[-1] / kw[0]:.3g} < {min_span:g}", floor)
+    return kw, yw, floor, ku, yu
+
+
+def _eps(y: Any, eps: float | None) -> float:
+    if eps is not None:
+        return float(eps)
+    dt = np.asarray(y).dtype
+    return float(np.finfo(dt).eps) if np.issubdtype(dt, np.floating) else float(np.finfo(np.float64).eps)
+
+
+def _check_level(level: Any) -> float:
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.5 <= level < 1:
+        raise ValueError(f"level must be a confidence level in [0.5, 1); got level={level!r}")
+    return float(level)
