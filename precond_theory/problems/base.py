@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from .._xp import array_namespace
 
-__all__ = ["AbstractProblem", "StationaryPoint", "FeasibleSet", "central_difference_hvp"]
+__all__ = ["AbstractProblem", "ArrayBacked", "StationaryPoint", "FeasibleSet", "central_difference_hvp"]
 
 Array = Any
 
@@ -132,6 +132,25 @@ class AbstractProblem(abc.ABC):
             "L": host(self.L), "mu": host(self.mu), "f_star": host(self.f_star),
             "online": self.online,
         }
+
+
+class ArrayBacked:
+    """Mixin for problems whose data live in one array attribute (named by ``_data``): the
+    namespace, dtype and dimension (its last axis) are read off that array."""
+
+    _data: ClassVar[str] = "A"
+
+    @property
+    def xp(self) -> Any:
+        return array_namespace(getattr(self, self._data))
+
+    @property
+    def dtype(self) -> Any:
+        return getattr(self, self._data).dtype
+
+    @property
+    def dim(self) -> int:
+        return int(getattr(self, self._data).shape[-1])
 
 
 def central_difference_hvp(grad: Any, x: Array, v: Array, *, step: float | None = None) -> Array:

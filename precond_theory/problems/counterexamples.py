@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._checks import check_int, check_range
 from .._xp import array_namespace
 from ._util import refine_solve, resolve_dtype, to_xp
-from .base import AbstractProblem, FeasibleSet
+from .base import AbstractProblem, ArrayBacked, FeasibleSet
 from .quadratic import Quadratic
 
 __all__ = [
@@ -34,7 +34,9 @@ _BLOCK = 4096  # coins of the stochastic problem are drawn in blocks of this man
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class _ReddiOnline(AbstractProblem):
+class _ReddiOnline(ArrayBacked, AbstractProblem):
+
+    _data: ClassVar[str] = "ref"
     ref: Array  # default start x0 = 0, shape (1,), on xp
     C: float = 3.0
     scale: float = 1.0
@@ -48,14 +50,6 @@ class _ReddiOnline(AbstractProblem):
     @property
     def dim(self) -> int:  # type: ignore[override]
         return 1
-
-    @property
-    def xp(self) -> Any:  # type: ignore[override]
-        return array_namespace(self.ref)
-
-    @property
-    def dtype(self) -> Any:  # type: ignore[override]
-        return self.ref.dtype
 
     @property
     def x_star(self) -> Array:  # type: ignore[override]
@@ -240,7 +234,7 @@ def make_reddi_stochastic(C: float = 20.0, *, delta: float = 1.0, scale: float =
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class LessardPiecewise(AbstractProblem):
+class LessardPiecewise(ArrayBacked, AbstractProblem):
     r"""Lessard–Recht–Packard's strongly convex function on which heavy ball cycles.
 
     Notes
@@ -267,24 +261,13 @@ class LessardPiecewise(AbstractProblem):
            arXiv:1408.3595, §4.6.
     """
 
+    _data: ClassVar[str] = "ref"
     ref: Array
     name: str = "lessard_piecewise"
     params: dict = field(default_factory=dict)
     L = 25.0
     mu = 1.0
     f_star = 0.0
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return int(self.ref.shape[-1])
-
-    @property
-    def xp(self) -> Any:  # type: ignore[override]
-        return array_namespace(self.ref)
-
-    @property
-    def dtype(self) -> Any:  # type: ignore[override]
-        return self.ref.dtype
 
     @property
     def x_star(self) -> Array:  # type: ignore[override]

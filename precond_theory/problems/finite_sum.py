@@ -18,7 +18,7 @@ import numpy as np
 from .._checks import check_int, check_range
 from .._xp import array_namespace
 from ._util import features, host_float, refine_solve, resolve_dtype, sym_eigvalsh, to_xp
-from .base import AbstractProblem
+from .base import AbstractProblem, ArrayBacked
 
 __all__ = [
     "AbstractFiniteSum", "LeastSquares", "LogisticRegression", "make_least_squares",
@@ -71,7 +71,7 @@ def _row_dot(Ai: Array, x: Array) -> Array:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class _DataProblem(AbstractFiniteSum):
+class _DataProblem(ArrayBacked, AbstractFiniteSum):
     A: Array  # (m, n) design matrix on xp
     b: Array  # (m,) targets (least squares) or labels in {-1, +1} (logistic)
     lam: float = 0.0
@@ -84,20 +84,8 @@ class _DataProblem(AbstractFiniteSum):
     params: dict = field(default_factory=dict)
 
     @property
-    def dim(self) -> int:  # type: ignore[override]
-        return int(self.A.shape[-1])
-
-    @property
     def n_samples(self) -> int:
         return int(self.A.shape[0])
-
-    @property
-    def xp(self) -> Any:  # type: ignore[override]
-        return array_namespace(self.A)
-
-    @property
-    def dtype(self) -> Any:  # type: ignore[override]
-        return self.A.dtype
 
     def _ridge(self, x: Array) -> Array:
         xp = array_namespace(x)

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._checks import check_int, check_range
 from .._xp import array_namespace
 from ._util import kind_from_eigenvalues, newton_refine, resolve_dtype, to_xp
-from .base import AbstractProblem, StationaryPoint
+from .base import AbstractProblem, ArrayBacked, StationaryPoint
 
 __all__ = [
     "Rosenbrock", "ThreeHumpCamel", "SixHumpCamel", "Himmelblau", "StyblinskiTang",
@@ -90,25 +90,15 @@ _THREE_HUMP = tuple(itertools.chain.from_iterable(_pm(*r) for r in (
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class _TestFunction(AbstractProblem):
+class _TestFunction(ArrayBacked, AbstractProblem):
+
+    _data: ClassVar[str] = "ref"
     ref: Array  # default start on xp (fixes namespace, dtype and dim)
     x_star: Array | None = None
     f_star: Any = None
     stationary_points: tuple = ()
     name: str = "test_function"
     params: dict = field(default_factory=dict)
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return int(self.ref.shape[-1])
-
-    @property
-    def xp(self) -> Any:  # type: ignore[override]
-        return array_namespace(self.ref)
-
-    @property
-    def dtype(self) -> Any:  # type: ignore[override]
-        return self.ref.dtype
 
     def default_x0(self) -> Array:
         return self.ref

@@ -20,7 +20,7 @@ import numpy as np
 from .._checks import check_int, check_range
 from .._xp import array_namespace
 from ._util import features, kind_from_eigenvalues, newton_refine, resolve_dtype, sym_eigvalsh, to_xp
-from .base import StationaryPoint
+from .base import ArrayBacked, StationaryPoint
 from .finite_sum import AbstractFiniteSum, _row_dot, gather
 
 __all__ = [
@@ -32,7 +32,7 @@ Array = Any
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class _Data(AbstractFiniteSum):
+class _Data(ArrayBacked, AbstractFiniteSum):
     A: Array  # (m, n) design (inputs Z for the network)
     b: Array  # (m,) targets
     x_star: Array | None = None
@@ -47,18 +47,6 @@ class _Data(AbstractFiniteSum):
     @property
     def n_samples(self) -> int:
         return int(self.A.shape[0])
-
-    @property
-    def xp(self) -> Any:  # type: ignore[override]
-        return array_namespace(self.A)
-
-    @property
-    def dtype(self) -> Any:  # type: ignore[override]
-        return self.A.dtype
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return int(self.A.shape[-1])
 
     def default_x0(self) -> Array:
         return self.x0 if self.x0 is not None else self.xp.zeros((self.dim,), dtype=self.dtype)

@@ -15,7 +15,7 @@ import numpy as np
 from .._checks import check_choice, check_int, check_range
 from .._xp import array_namespace, asarray
 from ._util import resolve_dtype
-from .base import AbstractProblem
+from .base import AbstractProblem, ArrayBacked
 
 __all__ = ["Quadratic", "make_quadratic", "quadratic_spectrum", "SPECTRA"]
 
@@ -48,7 +48,7 @@ def quadratic_spectrum(dim: int, kappa: float, spectrum: str = "geometric", mu: 
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class Quadratic(AbstractProblem):
+class Quadratic(ArrayBacked, AbstractProblem):
     r"""Strongly convex quadratic with exactly known spectrum (single or batched).
 
     Notes
@@ -71,18 +71,6 @@ class Quadratic(AbstractProblem):
     name: str = "quadratic"
     params: dict = field(default_factory=dict)
     x0: Array | None = None
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return int(self.A.shape[-1])
-
-    @property
-    def xp(self) -> Any:  # type: ignore[override]
-        return array_namespace(self.A)
-
-    @property
-    def dtype(self) -> Any:  # type: ignore[override]
-        return self.A.dtype
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
