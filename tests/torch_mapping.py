@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from fixture_io import max_rel_dev  # noqa: F401  (re-exported for the tests)
 from precond_theory.rules import AbstractRule, make
 
 __all__ = [
@@ -159,11 +160,3 @@ def run_torch(torch_class: str, kwargs: Mapping[str, Any], A: np.ndarray, b: np.
     finally:
         torch.set_default_dtype(old_dtype)
     return np.stack(out)
-
-
-def max_rel_dev(ours: np.ndarray, ref: np.ndarray) -> float:
-    r""":math:`\max_k \|x^{ours}_k - x^{ref}_k\|_2 / \|x^{ref}_k\|_2` over the rows of two trajectories."""
-    ours, ref = np.asarray(ours), np.asarray(ref)
-    if ours.shape != ref.shape:
-        raise ValueError(f"trajectories have shapes {ours.shape} and {ref.shape}")
-    return float(np.max(np.linalg.norm(ours - ref, axis=-1) / np.linalg.norm(ref, axis=-1)))

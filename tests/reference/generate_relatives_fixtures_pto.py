@@ -31,8 +31,7 @@ the tests import this module for it and for the live comparison.  Files are writ
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,10 @@ from typing import Any
 import numpy as np
 
 TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))  # script use: make tests/fixture_io.py importable
+
+from fixture_io import atomic_savez, max_rel_dev, rotated_quadratic  # noqa: E402
+
 FIXTURES = TESTS / "fixtures"
 STEPS = 80
 SEED = 20240917
@@ -123,10 +126,7 @@ def to_rule(cls: str, kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 def make_problem(n: int = 6, kappa: float = 20.0, seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(A, b, x0)``: ``A = Q diag(geomspace(1, kappa, n)) Q^T`` (Q Haar, seeded), b and x0 seeded."""
     rng = np.random.default_rng(seed)
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    q = q * np.sign(np.diag(r))
-    A = (q * np.geomspace(1.0, kappa, n)) @ q.T
-    A = 0.5 * (A + A.T)
+    A = rotated_quadratic(n, kappa, rng)
     return A, rng.standard_normal(n), 2.0 * rng.standard_normal(n)
 
 
@@ -224,23 +224,6 @@ def run_ours(rule: Any, A: np.ndarray, b: np.ndarray, x0: np.ndarray, steps: int
     return np.stack(out), state
 
 
-def max_rel_dev(ours: np.ndarray, ref: np.ndarray) -> float:
-    r""":math:`\max_k \|x^{ours}_k - x^{ref}_k\|_2 / \|x^{ref}_k\|_2`."""
-    return float(np.max(np.linalg.norm(ours - ref, axis=-1) / np.linalg.norm(ref, axis=-1)))
-
-
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main() -> None:
     import importlib.metadata
 
@@ -269,7 +252,7 @@ def main() -> None:
             "problem": "f(x) = 0.5 x^T A x - b^T x, exact gradient A x - b (NumPy), float64",
         }
         path = FIXTURES / f"pto_{cls.lower()}.npz"
-        _atomic_savez(path, A=A, b=b, x0=x0, traj=traj, switch=np.array([r[1] for r in runs]),
+        atomic_savez(path, A=A, b=b, x0=x0, traj=traj, switch=np.array([r[1] for r in runs]),
                       sensitivity=np.array(sens),
                       cases=np.array(json.dumps(cases)), meta=np.array(json.dumps(meta)))
         print(f"{path.relative_to(TESTS.parent)}: {len(cases)} cases x {STEPS} steps, switches "

@@ -30,13 +30,17 @@ Written atomically (temporary file, then rename).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import sys
 from pathlib import Path
 
 import numpy as np
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rprop_torch.npz"
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))  # script use: make tests/fixture_io.py importable
+
+from fixture_io import atomic_savez, rotated_quadratic  # noqa: E402
+
+FIXTURE = TESTS / "fixtures" / "rprop_torch.npz"
 STEPS = 80
 SEED = 20240611
 
@@ -52,11 +56,9 @@ CASES: list[tuple[str, dict]] = [
 def make_problem(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(A, b, x0)``: a rotated 5x5 SPD block (kappa = 50) and a decoupled sixth coordinate."""
     rng = np.random.default_rng(seed)
-    q, r = np.linalg.qr(rng.standard_normal((5, 5)))
-    q = q * np.sign(np.diag(r))
-    block = (q * np.geomspace(1.0, 50.0, 5)) @ q.T
+    block = rotated_quadratic(5, 50.0, rng)
     A = np.zeros((6, 6))
-    A[:5, :5] = 0.5 * (block + block.T)
+    A[:5, :5] = block
     A[5, 5] = 2.0
     b = np.concatenate([rng.standard_normal(5), [1.0]])
     x0 = np.concatenate([2.0 * rng.standard_normal(5), [0.5]])
@@ -85,18 +87,6 @@ def run_torch(kwargs: dict, A: np.ndarray, b: np.ndarray, x0: np.ndarray, steps:
     return np.stack(xs), np.stack(gs)
 
 
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main() -> None:
     import torch
 
@@ -115,7 +105,7 @@ def main() -> None:
         "problem": "f(x) = 0.5 x^T A x - b^T x, gradient A @ x - b (NumPy), float64; coordinate 5 decoupled, g == 0",
     }
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_savez(FIXTURE, A=A, b=b, x0=x0, traj=traj, grads=grads,
+    atomic_savez(FIXTURE, A=A, b=b, x0=x0, traj=traj, grads=grads,
                   cases=np.array(json.dumps(cases)), meta=np.array(json.dumps(meta)))
     print(f"{FIXTURE.name}: {len(CASES)} cases x {STEPS} steps, {FIXTURE.stat().st_size} bytes")
 

@@ -29,9 +29,7 @@ atomically (temporary file, then rename).
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +38,7 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))  # script use: make tests/torch_mapping.py importable
 
 import torch_mapping  # noqa: E402
+from fixture_io import atomic_savez, rotated_quadratic  # noqa: E402
 
 FIXTURES = TESTS / "fixtures"
 STEPS = 80
@@ -101,25 +100,10 @@ def make_problem(n: int = 6, kappa: float = 20.0, seed: int = SEED) -> tuple[np.
     the minimiser ``A^{-1} b``.
     """
     rng = np.random.default_rng(seed)
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    q = q * np.sign(np.diag(r))  # unique Q (Haar-distributed)
-    lam = np.geomspace(1.0, kappa, n)
-    A = (q * lam) @ q.T
-    A = 0.5 * (A + A.T)
+    A = rotated_quadratic(n, kappa, rng)
     b = rng.standard_normal(n)
     x0 = 2.0 * rng.standard_normal(n)
     return A, b, x0
-
-
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main() -> None:
@@ -144,7 +128,7 @@ def main() -> None:
             "problem": "f(x) = 0.5 x^T A x - b^T x, exact gradient A x - b (NumPy), float64",
         }
         path = FIXTURES / f"torch_{torch_class.lower()}.npz"
-        _atomic_savez(path, A=A, b=b, x0=x0, traj=traj, cases=np.array(json.dumps(cases)), meta=np.array(json.dumps(meta)))
+        atomic_savez(path, A=A, b=b, x0=x0, traj=traj, cases=np.array(json.dumps(cases)), meta=np.array(json.dumps(meta)))
         print(f"{path.relative_to(TESTS.parent)}: {len(cases)} cases x {STEPS} steps, {path.stat().st_size} bytes")
 
 
