@@ -76,6 +76,10 @@ from .cli_check import check as _check_cmd  # noqa: E402  (convergence claims; i
 
 app.command("check")(_check_cmd)
 
+from proofs_checks.cli import derive_command as _derive_cmd  # noqa: E402  (SymPy derivations; issue 8)
+
+app.command("derive")(_derive_cmd)
+
 
 def main() -> None:  # pragma: no cover
     app()

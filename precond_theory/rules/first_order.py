@@ -259,6 +259,9 @@ class Ravine(AbstractRule):
     ``SGD(momentum=μ, nesterov=True, lr=γ)`` are exactly this sequence
     (``specs/update-rules.md`` §0).  Schedules as in :class:`Nesterov` (``"convex"``:
     :math:`\alpha_k = k/(k+a)`, the index-shifted form of Attouch–Fadili's :math:`1-a/k`, a ≥ 3).
+    With a varying schedule the Ravine coefficient of step k equals Nesterov's of step k+1, so
+    ``ravine(schedule="convex")`` is *not* the sequence of ``nesterov(schedule="convex")``'s query
+    points (they differ by the index shift); the two coincide exactly for ``"constant"``.
 
     ====== ==============
     symbol argument
