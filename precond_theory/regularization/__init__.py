@@ -57,11 +57,28 @@ References
 
 
 from .closed_forms import (
-    EffectiveObjective, Shrinkage, effective_objective, ema_fixed_point, fixed_point, linear_rate, shrinkage,
+    EffectiveObjective,
+    Shrinkage,
+    effective_objective,
+    ema_fixed_point,
+    fixed_point,
+    linear_rate,
+    shrinkage,
 )
 from .wrappers import (
-    KINDS, L1_KINDS, QUADRATIC_KINDS, GradientNormPenalty, IntrinsicL2, L1Penalty, finite_difference_hvp, regularize,
-    soft_threshold, with_decoupled_decay, with_gradient_norm, with_l1, with_l2,
+    KINDS,
+    L1_KINDS,
+    QUADRATIC_KINDS,
+    GradientNormPenalty,
+    IntrinsicL2,
+    L1Penalty,
+    finite_difference_hvp,
+    regularize,
+    soft_threshold,
+    with_decoupled_decay,
+    with_gradient_norm,
+    with_l1,
+    with_l2,
 )
 
 __all__ = [
