@@ -3,10 +3,16 @@ cupy when a GPU is visible) and dtype-aware tolerances."""
 
 from __future__ import annotations
 
-import importlib
+import os
 
-import numpy as np
-import pytest
+# Small dense problems run faster single-threaded, and this machine's 2 cores are shared:
+# keep OpenBLAS from oversubscribing them (must be set before NumPy is imported).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import importlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 BACKENDS = ["numpy", "numpy_readonly", "array_api_strict", "cupy"]
 
