@@ -61,3 +61,9 @@ def backend(request):
 @pytest.fixture
 def xp(backend):
     return backend[1]
+
+
+@pytest.fixture
+def cupy():
+    """The CuPy module when a GPU is visible; the test is skipped otherwise."""
+    return _cupy_or_skip()

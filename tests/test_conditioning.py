@@ -179,10 +179,8 @@ def test_extreme_eigenvalues_array_api_strict():
     assert rp.kappa == pytest.approx(float(C.condition_number(Hn, 1 / np.diag(Hn))), rel=1e-6)
 
 
-def test_extreme_eigenvalues_cupy_path():
-    from tests.conftest import _cupy_or_skip
-
-    cp = _cupy_or_skip()
+def test_extreme_eigenvalues_cupy_path(cupy):
+    cp = cupy
     n = 200
     H = cp.asarray(spiked(n))
     for method in ("lanczos", "arpack"):
