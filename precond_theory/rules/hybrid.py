@@ -18,7 +18,7 @@ from array_api_compat import device as _device
 
 from .._checks import check_choice, check_int, check_range, host_values
 from .._xp import array_namespace
-from ._moments import ema
+from ._moments import bias_correction, ema
 from .base import AbstractRule, hp, register, rule_dataclass
 from .relatives_switch import SWATS, lr_factor
 
@@ -172,7 +172,7 @@ class _AdapGradmFamily(AbstractRule):
         k = state.k + 1
         b1, b2 = hp(self.b1, x, xp), hp(self.b2, x, xp)
         m = ema(state.m, g, b1)  # spec §4: m_t = b1 m + (1 - b1) g
-        bc1 = 1 - b1**k
+        bc1 = bias_correction(b1, k)
         c = k  # number of curvature samples so far
         x_prev, y_prev, h = state.x_prev, state.y_prev, state.h
         if self.curvature in ("apollo", "secant"):
@@ -192,7 +192,7 @@ class _AdapGradmFamily(AbstractRule):
                     h = state.h + coef * sn2
             x_prev, y_prev = x, y_now
         elif self.curvature == "agd":  # AGD's stepwise difference [4] Alg. 1
-            sd = m / bc1 - state.m / (1 - b1 ** (k - 1)) if k > 1 else m / bc1
+            sd = m / bc1 - state.m / bias_correction(b1, k - 1) if k > 1 else m / bc1
             h = ema(state.h, sd * sd, b2)
         elif self.curvature == "belief":  # AdaBelief's deviation [5] Alg. 2
             r = g - m
@@ -208,7 +208,7 @@ class _AdapGradmFamily(AbstractRule):
         elif c == 0:
             hhat = xp.zeros_like(x) + hp(self.h0, x, xp)
         else:
-            hhat = h / (1 - b2**c)  # spec §4: h-hat = h / bc2
+            hhat = h / bias_correction(b2, c)  # spec §4: h-hat = h / bc2
         D = self._bound(xp, hhat, x)  # spec §4: D = max(h-hat^p, delta), and <= cap
         return k, m, h, D, x_prev, y_prev, (lr / bc1) / D
 
@@ -438,7 +438,7 @@ class HAdapGradm(_AdapGradmFamily):
             valid = pg != 0
             gam_k = xp.sum(p * p, axis=-1, keepdims=True) / xp.where(valid, -pg, 1.0)
             lam = xp.where(valid & ~on, ema(state.lam, gam_k, b2), state.lam)
-            Lam = lam / (1 - b2**k)
+            Lam = lam / bias_correction(b2, k)
             switch = valid & ~on & (Lam > 0) & (xp.abs(Lam - gam_k) < hp(self.switch_tol, x, xp))
             if k <= 1:
                 switch = xp.zeros_like(switch)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, NamedTuple
 
-from .._checks import host_values, broadcast_shapes
+from .._checks import broadcast_shapes, host_values
 from .._xp import array_namespace, asarray
 from .base import AbstractRule, _broadcasts_to, register, rule_dataclass
 

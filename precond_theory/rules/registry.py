@@ -6,7 +6,16 @@ from typing import Any
 
 # importing the family modules registers their rules
 from . import (  # noqa: F401
-    adaptive, first_order, hybrid, preconditioned, ravine, relatives, relatives_switch, resilient, second_order, sign,
+    adaptive,
+    first_order,
+    hybrid,
+    preconditioned,
+    ravine,
+    relatives,
+    relatives_switch,
+    resilient,
+    second_order,
+    sign,
 )
 from .base import REGISTRY, AbstractRule
 

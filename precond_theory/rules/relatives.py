@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from .._checks import check_int, check_range
 from .._xp import array_namespace
+from ._moments import bias_correction, ema
 from .base import AbstractRule, hp, register, rule_dataclass
 
 __all__ = [
@@ -174,7 +175,7 @@ class Apollo(AbstractRule):
         eps = hp(self.eps, x, xp)
         eps4 = eps / 1e-2 if self.rebound == "constant" else eps  # [2]: eps /= 1e-2 ("constant")
         b1 = hp(self.b1, x, xp)
-        alpha = (1.0 - b1) / (1.0 - b1**k)
+        alpha = (1.0 - b1) / bias_correction(b1, k)
         wd = hp(self.wd, x, xp)
         if self.wd_type == "l2" and not _is_zero(self.wd):
             g = g + wd * x
@@ -274,11 +275,11 @@ class AGD(AbstractRule):
     def _step(self, xp, g, state, x, *, lr, value=None, hvp=None):
         k = state.k + 1
         b1, b2 = hp(self.b1, x, xp), hp(self.b2, x, xp)
-        m = state.m * b1 + (1 - b1) * g  # [2] exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
-        bc1, bc2 = 1 - b1**k, 1 - b2**k
+        m = ema(state.m, g, b1)  # [2] exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
+        bc1, bc2 = bias_correction(b1, k), bias_correction(b2, k)
         s = m / bc1
         if k > 1:
-            s = s - state.m / (1 - b1 ** (k - 1))  # [1] Alg. 1: stepwise difference of m-hat
+            s = s - state.m / bias_correction(b1, k - 1)  # [1] Alg. 1: stepwise difference of m-hat
         v = state.v * b2 + (1 - b2) * s * s
         vmax = xp.maximum(state.vmax, v) if self.amsgrad else None
         denom = xp.sqrt(vmax if self.amsgrad else v)
@@ -293,7 +294,7 @@ class AGD(AbstractRule):
     def preconditioner(self, state: AGDState) -> Array:
         xp = array_namespace(state.v)
         k = max(state.k, 1)
-        bc2 = 1 - hp(self.b2, state.v, xp) ** k
+        bc2 = bias_correction(hp(self.b2, state.v, xp), k)
         vv = state.vmax if self.amsgrad else state.v
         return 1 / xp.maximum(xp.sqrt(vv / bc2), hp(self.delta, state.v, xp))
 
@@ -404,10 +405,10 @@ class AdaBelief(AbstractRule):
         s = state.s * b2 + (1.0 - b2) * r * r + eps  # [1] Alg. 2 l.6: eps inside the EMA
         smax = xp.maximum(state.smax, s) if self.amsgrad else None
         root = xp.sqrt(smax if self.amsgrad else s)
-        bc1 = 1.0 - b1**k
+        bc1 = bias_correction(b1, k)
         if not self.rectify:
             step = lr / bc1
-            dx = -step * (m / (root / fsqrt(xp, 1.0 - b2**k) + eps))  # [1] Alg. 2 l.9
+            dx = -step * (m / (root / fsqrt(xp, bias_correction(b2, k)) + eps))  # [1] Alg. 2 l.9
         else:
             step, ok = self._rectified(xp, b2, k, lr)
             step = step / bc1
@@ -429,4 +430,4 @@ class AdaBelief(AbstractRule):
         k = max(state.k, 1)
         b2, eps = hp(self.b2, state.s, xp), hp(self.eps, state.s, xp)
         ss = state.smax if self.amsgrad else state.s
-        return 1 / (xp.sqrt(ss) / (1.0 - b2**k) ** 0.5 + eps)
+        return 1 / (xp.sqrt(ss) / bias_correction(b2, k) ** 0.5 + eps)

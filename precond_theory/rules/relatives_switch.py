@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from .._checks import check_range
 from .._xp import array_namespace
+from ._moments import bias_correction
 from .base import AbstractRule, hp, register, rule_dataclass
 from .relatives import fsqrt, lerp, pto_weight_decay
 
@@ -147,7 +148,7 @@ class AdaBound(AbstractRule):
     def _rate(self, xp: Any, denom: Array, k: int, lr: Any, like: Array) -> Array:
         """The clipped per-coordinate rate eta_k (multiplies the raw m_k)."""
         b1, b2 = hp(self.b1, like, xp), hp(self.b2, like, xp)
-        step = lr * fsqrt(xp, 1.0 - b2**k) / (1.0 - b1**k) if self.bias_correction else lr
+        step = lr * fsqrt(xp, bias_correction(b2, k)) / bias_correction(b1, k) if self.bias_correction else lr
         final = hp(self.final_lr, like, xp)
         if self.rescale_final_lr:  # [2]: final_lr * lr / base_lr
             base = hp(self.lr, like, xp)
@@ -183,7 +184,7 @@ class AdaBound(AbstractRule):
         eps, eps_inner = hp(self.eps, state.v, xp), hp(self.eps_inner, state.v, xp)
         denom, _ = _adam_denominator(xp, state.v, state.vmax, eps, eps_inner)
         rate = self._rate(xp, denom, k, self.lr, state.v)
-        bc1 = 1.0 - hp(self.b1, state.v, xp) ** k
+        bc1 = bias_correction(hp(self.b1, state.v, xp), k)
         lr = hp(self.lr, state.v, xp)
         return rate * bc1 / lr if not (isinstance(lr, (int, float)) and lr == 0) else rate * bc1
 
@@ -310,8 +311,8 @@ class SWATS(AbstractRule):
         m = lerp(xp, state.m, g, 1.0 - b1)
         v = state.v * b2 + (1.0 - b2) * g * g
         denom, vmax = _adam_denominator(xp, v, state.vmax, eps, hp(self.eps_inner, x, xp))
-        bc2 = 1.0 - b2**k
-        step = lr * fsqrt(xp, bc2) / (1.0 - b1**k)
+        bc2 = bias_correction(b2, k)
+        step = lr * fsqrt(xp, bc2) / bias_correction(b1, k)
         p = (m / denom) * (-step)
         # projection of the SGD step onto the Adam step [1] Alg. 1 l.10-12, per run
         pg = xp.sum(p * g, axis=-1, keepdims=True)
@@ -350,7 +351,7 @@ class SWATS(AbstractRule):
         k = max(state.k, 1)
         eps, eps_inner = hp(self.eps, state.v, xp), hp(self.eps_inner, state.v, xp)
         denom, _ = _adam_denominator(xp, state.v, state.vmax, eps, eps_inner)
-        adam = fsqrt(xp, 1.0 - hp(self.b2, state.v, xp) ** k) / denom
+        adam = fsqrt(xp, bias_correction(hp(self.b2, state.v, xp), k)) / denom
         lr = hp(self.lr, state.v, xp)
         sgd_p = state.sgd_lr / lr if not (isinstance(lr, (int, float)) and lr == 0) else state.sgd_lr
         return xp.where(state.sgd > 0, sgd_p, adam)
