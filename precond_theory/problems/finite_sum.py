@@ -70,8 +70,16 @@ def _row_dot(Ai: Array, x: Array) -> Array:
     return xp.sum(Ai * xp.expand_dims(x, axis=-2), axis=-1)
 
 
+class DesignBacked(ArrayBacked):
+    """A finite sum whose data are a design matrix ``A`` of shape ``(m, n)``: m terms, n parameters."""
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.A.shape[0])
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
-class _DataProblem(ArrayBacked, AbstractFiniteSum):
+class _DataProblem(DesignBacked, AbstractFiniteSum):
     A: Array  # (m, n) design matrix on xp
     b: Array  # (m,) targets (least squares) or labels in {-1, +1} (logistic)
     lam: float = 0.0
@@ -82,10 +90,6 @@ class _DataProblem(ArrayBacked, AbstractFiniteSum):
     eigs: np.ndarray | None = None  # host Hessian spectrum at x_star
     name: str = "finite_sum"
     params: dict = field(default_factory=dict)
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.A.shape[0])
 
     def _ridge(self, x: Array) -> Array:
         xp = array_namespace(x)

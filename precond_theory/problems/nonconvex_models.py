@@ -20,8 +20,8 @@ import numpy as np
 from .._checks import check_int, check_range
 from .._xp import array_namespace
 from ._util import features, kind_from_eigenvalues, newton_refine, resolve_dtype, sym_eigvalsh, to_xp
-from .base import ArrayBacked, StationaryPoint
-from .finite_sum import AbstractFiniteSum, _row_dot, gather
+from .base import StationaryPoint
+from .finite_sum import AbstractFiniteSum, DesignBacked, _row_dot, gather
 
 __all__ = [
     "NonconvexRegression", "PhaseRetrieval", "TwoLayerNet",
@@ -32,7 +32,7 @@ Array = Any
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class _Data(ArrayBacked, AbstractFiniteSum):
+class _Data(DesignBacked, AbstractFiniteSum):
     A: Array  # (m, n) design (inputs Z for the network)
     b: Array  # (m,) targets
     x_star: Array | None = None
@@ -43,10 +43,6 @@ class _Data(ArrayBacked, AbstractFiniteSum):
     x0: Array | None = None
     name: str = "model"
     params: dict = field(default_factory=dict)
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.A.shape[0])
 
     def default_x0(self) -> Array:
         return self.x0 if self.x0 is not None else self.xp.zeros((self.dim,), dtype=self.dtype)
