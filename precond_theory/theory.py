@@ -10,7 +10,7 @@ they are given SymPy objects and the array's namespace when they are given array
 Results that are *templates* (an order in k or T with an unspecified constant) and the rates
 that the seed papers claim are returned as :class:`StatedRate` records, which carry a
 ``fidelity`` flag: ``"exact"`` (the cited theorem), ``"recon"`` (a reconstruction: the paper's
-text was not available, see ``specs/update-rules.md``) or ``"none"`` (the paper states no rate).
+text was not available, see ``docs/spec/index.md``) or ``"none"`` (the paper states no rate).
 :mod:`precond_theory.claims` turns them into checkable :class:`~precond_theory.claims.Claim`\ s.
 """
 
@@ -78,7 +78,7 @@ class StatedRate:
     kind : {"upper_bound", "rate", "limit", "none"}
     fidelity : {"exact", "recon", "none"}
         ``"exact"``: the cited theorem; ``"recon"``: a reconstruction (the paper's text was not
-        read; RECON in ``specs/update-rules.md``); ``"none"``: no stated rate.
+        read; RECON in ``docs/spec/index.md``); ``"none"``: no stated rate.
     statement, assumptions, reference : str
     """
 
@@ -516,7 +516,7 @@ def preconditioned_gd_local_rate(lam_min: Number, lam_max: Number, lr: Number = 
 # ------------------------------------------------------------------------------------ seed papers
 def soaa_stated_rate() -> StatedRate:
     """SOAA (Vo & Vo, arXiv:2410.02293): **no stated rate** (the abstract claims "robust
-    convergence" only; ``specs/update-rules.md`` §1).  The catalog checks the generic Adam-type
+    convergence" only; ``docs/spec/soaa.md``).  The catalog checks the generic Adam-type
     template (:func:`adam_type_nonconvex`) for it, labelled as a template."""
     return StatedRate("soaa", None, None, 0.0, "none", "none", "no stated rate", (),
                       "J. Vo, A.-D. Vo, arXiv:2410.02293, 2024 (abstract: 'robust convergence')")

@@ -8,7 +8,7 @@ Two kinds of derivation, both shown by ``precond-theory derive NAME``:
   :mod:`.hadapgradm`, :mod:`.quadratic`), each a :class:`Derivation` whose residuals must
   simplify to 0 (or be True);
 * **rules** (:func:`precond_theory.rules.available`): the one-step update of the rule's symbolic
-  twin (:mod:`.twins`), an independent implementation from ``specs/update-rules.md`` that is
+  twin (:mod:`.twins`), an independent implementation from ``docs/spec/index.md`` that is
   compared with the numeric rule to round-off.
 
 The package is imported lazily: ``import proofs_checks`` is cheap; the modules (and SymPy) load

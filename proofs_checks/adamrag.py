@@ -1,4 +1,4 @@
-r"""AdamRAG (RECON, ``specs/update-rules.md`` §3b) and its reductions.
+r"""AdamRAG (RECON, ``docs/spec/ravine_adamrag.md``) and its reductions.
 
 ``adamrag-zero-extrapolation``
     With :math:`\alpha_t = 0` the Ravine extrapolation disappears and AdamRAG *is* Adam: the
@@ -83,5 +83,5 @@ def adamrag_zero_extrapolation() -> Derivation:
             ("constant α: first step is Adam's", first_same),
             ("constant α: second step differs (a nonzero number)", sp.Ne(second_gap, 0)),
         ),
-        reference="specs/update-rules.md §3b (RECON); Attouch & Fadili 2022 (RAG); Kingma & Ba 2015",
+        reference="docs/spec/ravine_adamrag.md (RECON); Attouch & Fadili 2022 (RAG); Kingma & Ba 2015",
     )

@@ -1,4 +1,4 @@
-r"""Regularisation in intrinsic variables (Ye's p = Pz view, ``specs/update-rules.md`` §5).
+r"""Regularisation in intrinsic variables (Ye's p = Pz view, ``docs/spec/ye_preconditioning.md``).
 
 With a frozen preconditioner :math:`M = PP^\top` and :math:`p = Pz`, a gradient step on
 :math:`\tilde L(z) = L(Pz) + R(z)` mapped back to p gives:
@@ -26,7 +26,7 @@ from ._core import Derivation, Step, check
 
 __all__ = ["decoupled_decay_intrinsic", "gradient_regularization_intrinsic", "l1_intrinsic"]
 
-_REF = "Ye, arXiv:2410.00232 (abstract: AdamW = L2 of the intrinsic variables); specs/update-rules.md §5"
+_REF = "Ye, arXiv:2410.00232 (abstract: AdamW = L2 of the intrinsic variables); docs/spec/ye_preconditioning.md"
 
 
 def _setup(diagonal: bool = False):

@@ -1,4 +1,4 @@
-r"""HAdapGradm's switch (RECON, ``specs/update-rules.md`` §4): every mode tends to SGD with momentum.
+r"""HAdapGradm's switch (RECON, ``docs/spec/adapgradm.md``): every mode tends to SGD with momentum.
 
 ``hadapgradm-switch-limits``
     AdaBound's bounds :math:`\eta_l(t) = \eta^\star(1 - 1/(\gamma t+1))`,
@@ -82,5 +82,5 @@ def hadapgradm_switch_limits() -> Derivation:
             ("m_t = (1-β₁) b_t", induction),
             ("SGD twin equals the limit rule", sp.Matrix(gaps)),
         ),
-        reference="Luo et al., ICLR 2019, Alg. 2 (bounds); specs/update-rules.md §4 (RECON switch)",
+        reference="Luo et al., ICLR 2019, Alg. 2 (bounds); docs/spec/adapgradm.md (RECON switch)",
     )

@@ -1,6 +1,6 @@
 r"""Lion with decoupled decay λ stays in (and is drawn into) the box :math:`\|x\|_\infty \le 1/\lambda`.
 
-``lion-box-fixed-point`` (``specs/update-rules.md`` §0, Lion; Chen, Liu et al. 2023): per
+``lion-box-fixed-point`` (``docs/spec/baselines.md``, Lion; Chen, Liu et al. 2023): per
 coordinate the step is :math:`x^+ = x - \eta(s + \lambda x)` with :math:`s = \mathrm{sign}(c) \in \{-1, 0, 1\}`.
 
 * fixed points: :math:`s + \lambda x = 0`, so :math:`x \in \{-1/\lambda, 0, 1/\lambda\}`, inside the box;

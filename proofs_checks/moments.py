@@ -25,7 +25,7 @@ from ._core import Derivation, Step, check
 
 __all__ = ["adam_bias_correction", "adam_efficient_epsilon", "amsgrad_orderings"]
 
-_SPEC = "specs/update-rules.md §0 (Adam, AMSGrad)"
+_SPEC = "docs/spec/baselines.md (Adam, AMSGrad)"
 
 
 @check("adam-bias-correction", "moments")

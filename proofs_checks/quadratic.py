@@ -307,5 +307,5 @@ def ravine_quadratic() -> Derivation:
             ("β* equals theory", beta_star.subs(kappa, kap) - th_beta),
             ("rate equals theory", root.subs(kappa, kap) - th_rate),
         ),
-        reference="Attouch & Fadili 2022; specs/update-rules.md §3a; precond_theory.theory",
+        reference="Attouch & Fadili 2022; docs/spec/ravine_adamrag.md; precond_theory.theory",
     )

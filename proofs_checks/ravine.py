@@ -12,7 +12,7 @@ Checks
     gradient field.
 ``torch-nesterov-ravine``
     ``torch.optim.SGD(momentum=μ, nesterov=True, dampening=0)`` produces exactly the Ravine
-    sequence with constant α = μ and s = γ (``specs/update-rules.md`` §0): the step
+    sequence with constant α = μ and s = γ (``docs/spec/baselines.md``): the step
     differences obey the same recursion, with the same first step.
 """
 
@@ -106,7 +106,7 @@ def ravine_nesterov() -> Derivation:
             ("three unrolled steps", unrolled),
             ("without the shift they differ by (a_1 - a_0) s ∇f(x_0)", unshifted - (a[1] - a[0]) * s * G(x0)[0]),
         ),
-        reference="Attouch & Fadili, SIAM J. Optim. 2022 (arXiv:2201.11643); specs/update-rules.md §3a",
+        reference="Attouch & Fadili, SIAM J. Optim. 2022 (arXiv:2201.11643); docs/spec/ravine_adamrag.md",
     )
 
 
@@ -162,5 +162,5 @@ def torch_nesterov_ravine() -> Derivation:
         title="torch's Nesterov SGD iterates are the Ravine sequence (α = μ, s = γ)",
         steps=steps,
         residuals=(("induction step", induction), ("first step", base), ("four unrolled steps", unrolled)),
-        reference="specs/update-rules.md §0 (Nesterov, useful identity) and §3a; torch.optim.SGD",
+        reference="docs/spec/baselines.md (Nesterov, useful identity) and §3a; torch.optim.SGD",
     )

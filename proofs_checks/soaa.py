@@ -1,6 +1,6 @@
 r"""SOAA's trust-region step as the smaller of a Fisher–Newton step and d × the Adam step.
 
-``soaa-min-form`` (``specs/update-rules.md`` §1): for d, F, √v̂ > 0,
+``soaa-min-form`` (``docs/spec/soaa.md``): for d, F, √v̂ > 0,
 
 .. math::
     \frac{d\,\hat m}{\max(dF, \sqrt{\hat v})} = \hat m\,\min\Big(\frac1F, \frac{d}{\sqrt{\hat v}}\Big),
@@ -86,5 +86,5 @@ def soaa_min_form() -> Derivation:
             ("large radius gives m̂/F", big - m / F),
             ("small radius gives d·m̂/√v̂", small - m / (F * (1 + u))),
         ),
-        reference="specs/update-rules.md §1 (zij soaa.md, nadir soaa.cc)",
+        reference="docs/spec/soaa.md (zij soaa.md, nadir soaa.cc)",
     )

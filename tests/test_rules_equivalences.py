@@ -72,7 +72,7 @@ def test_sgd_nesterov_iterates_are_the_ravine_sequence(momentum, lr):
     r"""``SGD(momentum=μ, nesterov=True, lr=γ)`` and ``Ravine("constant", momentum=μ, lr=γ)``.
 
     From the same :math:`x_0 = y_0` (Ravine starts from :math:`w_{-1} = y_0`) the two iterate
-    sequences are equal in exact arithmetic (``specs/update-rules.md`` §0: both have
+    sequences are equal in exact arithmetic (``docs/spec/baselines.md``: both have
     :math:`d_k = -\gamma g_k + \mu(d_{k-1} - \gamma g_k + \gamma g_{k-1})`).  They use different
     operations, so they agree to round-off: each step adds O(u) relative error, which the
     (stable) momentum recursion accumulates with weights summing to at most

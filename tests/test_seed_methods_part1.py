@@ -198,7 +198,7 @@ def test_adamrag_direction_g_with_b1_zero_is_adam_bitwise():
 
 
 def _adamrag_reference(A, b, y0, steps, lr, b1, b2, eps, alpha, direction="mhat"):
-    """specs/update-rules.md §3b transcribed in y-form: returns w_0 .. w_{steps-1}."""
+    """docs/spec/ravine_adamrag.md transcribed in y-form: returns w_0 .. w_{steps-1}."""
     y, w_prev = y0.copy(), y0.copy()
     m, v, ws = np.zeros_like(y0), np.zeros_like(y0), []
     for t in range(steps):

@@ -2,7 +2,7 @@ r"""Spectra and condition numbers of Hessians, dense and matrix-free, raw and pr
 
 Why this module exists: a diagonal preconditioner :math:`P` turns gradient descent on
 :math:`f` into gradient descent on :math:`z \mapsto f(P^{1/2} z)`, whose Hessian is
-:math:`P^{1/2} H P^{1/2}` (Ye 2024, specs/update-rules.md §5).  The local linear rate of the
+:math:`P^{1/2} H P^{1/2}` (Ye 2024, docs/spec/ye_preconditioning.md).  The local linear rate of the
 preconditioned method is governed by :math:`\kappa(P^{1/2} H P^{1/2})`, so comparing it with
 :math:`\kappa(H)` along a run says how much a rule's preconditioner helps.
 

@@ -222,7 +222,7 @@ def preconditioned_spectrum(H: Array, p: Array | None = None, *, M: Array | None
     Notes
     -----
     With :math:`s = \sqrt p`, :math:`P^{1/2} H P^{1/2} = \mathrm{diag}(s)\,H\,\mathrm{diag}(s)`,
-    the Hessian of :math:`z \mapsto f(P^{1/2}z)` (Ye [3]_, specs/update-rules.md §5): it is
+    the Hessian of :math:`z \mapsto f(P^{1/2}z)` (Ye [3]_, docs/spec/ye_preconditioning.md): it is
     symmetric, and similar to :math:`PH` (the iteration matrix of preconditioned gradient
     descent is :math:`I - \eta PH`), so its eigenvalues are those that set the local rate.
     Cut-offs as in :func:`spectrum`, applied to the preconditioned eigenvalues.

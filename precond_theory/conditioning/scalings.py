@@ -63,7 +63,7 @@ def jacobi_scaling(H: Array) -> Array:
 def row_norm_scaling(H: Array, *, ord: float = 2) -> Array:
     r"""Row-norm scaling :math:`d_i = 1/\|H_{i,:}\|_{\text{ord}}`.
 
-    This is the scaling that adaptive methods approximate (specs/update-rules.md §5): near a
+    This is the scaling that adaptive methods approximate (docs/spec/ye_preconditioning.md): near a
     minimizer :math:`g = He`, and for roughly isotropic errors :math:`E[g_i^2]\propto\|H_{i,:}\|_2^2`,
     so :math:`1/\sqrt{v_i}` (Adam, RMSProp, AdaGrad) is :math:`\propto 1/\|H_{i,:}\|_2`.
 

@@ -141,7 +141,7 @@ def mean_shift_spectrum(dim: int, mean: float, std: float) -> np.ndarray:
     :math:`\kappa = \lambda_+/\lambda_- = \lambda_+^2/\sigma^2` (:func:`mean_shift_kappa`).
     For μ = 0 this is :math:`\max(\sigma^2, 1/\sigma^2)`; for large :math:`d\mu^2`,
     :math:`\kappa \approx (1 + \sigma^2 + d\mu^2)^2/\sigma^2`: the mean adds a rank-one spike
-    (specs/update-rules.md §5).  Standardization (BN) gives :math:`A = I`, κ = 1.
+    (docs/spec/ye_preconditioning.md).  Standardization (BN) gives :math:`A = I`, κ = 1.
     """
     d = check_int("dim", dim, 1)
     check_range("std", std, 0.0, lo_open=True)

@@ -45,7 +45,7 @@ References
 ----------
 .. [1] Q. Ye, "Preconditioning for Accelerated Gradient Descent Optimization and
        Regularization", arXiv:2410.00232, 2024, §5 (L2 in p vs z, L1, gradient regularization);
-       the equations used here are derived in ``../shared/specs/update-rules.md`` §5.
+       the equations used here are derived in ``docs/spec/ye_preconditioning.md``.
 .. [2] I. Loshchilov, F. Hutter, "Decoupled Weight Decay Regularization", ICLR 2019,
        arXiv:1711.05101, Alg. 2 (AdamW) and Prop. 3 (decoupled decay = scale-adjusted L2 for a
        fixed preconditioner).

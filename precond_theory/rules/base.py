@@ -68,7 +68,7 @@ class AbstractRule(abc.ABC):
     name : str
         Registry name (lower snake case).
     fidelity : {"exact", "concordant", "recon"}
-        How sure we are that the rule matches its paper (``specs/update-rules.md``):
+        How sure we are that the rule matches its paper (``docs/spec/index.md``):
         EXACT read from citable code or docs; CONCORDANT several secondary sources agree;
         RECON a reconstruction, a configurable hypothesis and not the paper's verified algorithm.
     reference : str

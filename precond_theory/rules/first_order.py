@@ -257,7 +257,7 @@ class Ravine(AbstractRule):
     if :math:`(x_k)` is a Nesterov sequence, its extrapolated points form a Ravine sequence
     with :math:`w_k = x_{k+1}`.  With constant α = μ and s = γ, the iterates of
     ``SGD(momentum=μ, nesterov=True, lr=γ)`` are exactly this sequence
-    (``specs/update-rules.md`` §0).  Schedules as in :class:`Nesterov` (``"convex"``:
+    (``docs/spec/baselines.md``).  Schedules as in :class:`Nesterov` (``"convex"``:
     :math:`\alpha_k = k/(k+a)`, the index-shifted form of Attouch–Fadili's :math:`1-a/k`, a ≥ 3).
     With a varying schedule the Ravine coefficient of step k equals Nesterov's of step k+1, so
     ``ravine(schedule="convex")`` is *not* the sequence of ``nesterov(schedule="convex")``'s query

@@ -5,7 +5,7 @@ Chen, Zhang & Zhou (Neural Networks 199:108758, 2026) describe AdapGradm only in
 a "second-order adaptive optimizer" whose "diagonal approximate Hessian matrix [is] based on
 first-order derivatives" at Adam's cost, and HAdapGradm, a "seamless transition between
 AdapGradm and SGD".  Neither text nor code was available, so both rules are the configurable
-reconstruction of ``specs/update-rules.md`` §4, built from the EXACT relatives Apollo, AGD,
+reconstruction of ``docs/spec/adapgradm.md``, built from the EXACT relatives Apollo, AGD,
 AdaBelief (:mod:`.relatives`), AdaBound and SWATS (:mod:`.relatives_switch`).
 """
 
@@ -259,7 +259,7 @@ class AdapGradm(_AdapGradmFamily):
     Notes
     -----
     **Fidelity: RECON** — reconstructed from the abstract of [1] and its nearest published
-    relatives (``specs/update-rules.md`` §4); a configurable hypothesis, not the paper's
+    relatives (``docs/spec/adapgradm.md``); a configurable hypothesis, not the paper's
     verified algorithm.
 
     .. math::
@@ -288,7 +288,7 @@ class AdapGradm(_AdapGradmFamily):
 
     name: ClassVar[str] = "adapgradm"
     reference: ClassVar[str] = ("Chen, Zhang & Zhou, Neural Networks 199:108758 (2026), abstract; RECON per "
-                                "specs/update-rules.md §4 (Apollo/AGD/AdaBelief/Hutchinson estimates)")
+                                "docs/spec/adapgradm.md (Apollo/AGD/AdaBelief/Hutchinson estimates)")
 
     def init(self, x: Array) -> AdapGradmState:
         m, h, D, x_prev, y_prev = self._init_core(x)
@@ -326,7 +326,7 @@ class HAdapGradm(_AdapGradmFamily):
     -----
     **Fidelity: RECON** — reconstructed from the abstract of [1] ("a seamless transition
     between AdapGradm and SGD") and the EXACT relatives AdaBound, AGD and SWATS
-    (``specs/update-rules.md`` §4); a configurable hypothesis, not the paper's algorithm.
+    (``docs/spec/adapgradm.md``); a configurable hypothesis, not the paper's algorithm.
 
     AdapGradm's step is :math:`-r_k\odot m_k` with the per-coordinate rate
     :math:`r_k = \eta/((1-\beta_1^k) D_k)` on the raw EMA :math:`m_k`.  The switch replaces
@@ -375,7 +375,7 @@ class HAdapGradm(_AdapGradmFamily):
 
     name: ClassVar[str] = "hadapgradm"
     reference: ClassVar[str] = ("Chen, Zhang & Zhou, Neural Networks 199:108758 (2026), abstract; RECON per "
-                                "specs/update-rules.md §4 (AdaBound clip, AGD floor, SWATS switch, blend)")
+                                "docs/spec/adapgradm.md (AdaBound clip, AGD floor, SWATS switch, blend)")
 
     switch: Switch = "clip"
     final_lr: Hyper = 0.1

@@ -2,7 +2,7 @@ r"""Ye's preconditioning view: preconditioned gradient descent and the intrinsic
 
 With a preconditioner :math:`M = PP^\top` and parameters :math:`p = Pz`, the iteration
 :math:`p \leftarrow p - \eta M\nabla L(p)` is gradient descent on :math:`\tilde L(z) = L(Pz)`
-(``specs/update-rules.md`` §5): :math:`\nabla_z\tilde L = P^\top\nabla L` and
+(``docs/spec/ye_preconditioning.md``): :math:`\nabla_z\tilde L = P^\top\nabla L` and
 :math:`\nabla_z^2\tilde L = P^\top H P`, so the local rate is governed by
 :math:`\kappa(M^{1/2} H M^{1/2})` instead of :math:`\kappa(H)`.
 """
@@ -35,7 +35,7 @@ class Preconditioned(AbstractRule):
 
     **Fidelity: RECON.**  Ye's paper [1] was read only through its abstracts and summaries: the
     transform :math:`p = Pz` and the conditioning argument are confirmed, the equations here are
-    derived from them (``specs/update-rules.md`` §5).  The iteration itself is textbook
+    derived from them (``docs/spec/ye_preconditioning.md``).  The iteration itself is textbook
     preconditioned gradient descent and is implemented exactly; what is reconstructed is that it
     is the paper's formulation.
 

@@ -37,7 +37,7 @@ class AdamRAG(AbstractRule):
     **Fidelity: RECON.**  Neither text nor code of [1] was found; this is the most plausible
     "Adam in Ravine form" reconstructed from the abstract (Ravine extrapolation inside an Adam
     framework, momentum regulating the step sizes) and the Ravine method [2]
-    (``specs/update-rules.md`` §3b).  It is a configurable hypothesis, not the paper's verified
+    (``docs/spec/ravine_adamrag.md``).  It is a configurable hypothesis, not the paper's verified
     algorithm.
 
     Parameters

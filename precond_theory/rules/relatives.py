@@ -2,7 +2,7 @@ r"""EXACT relatives of AdapGradm read from public code: Apollo, AGD and AdaBelie
 
 AdaBound and SWATS (the relatives that hand over to SGD) live in :mod:`.relatives_switch`.
 Every rule here reproduces a reference implementation operation by operation, so that its
-float64 trajectories agree with the reference to round-off (``specs/update-rules.md`` §0,
+float64 trajectories agree with the reference to round-off (``docs/spec/baselines.md``,
 "Other relatives"):
 
 * Apollo, AdaBelief (and AdaBound, SWATS): the ``pytorch-optimizer`` package, version

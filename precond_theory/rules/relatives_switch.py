@@ -1,7 +1,7 @@
 r"""EXACT relatives that hand Adam over to SGD: AdaBound (bounded rates) and SWATS (one-time switch).
 
 Both reproduce ``pytorch-optimizer`` (version :data:`.relatives.PTO_VERSION`) operation by
-operation (``specs/update-rules.md`` §0, "Other relatives").  SWATS's projection and switch
+operation (``docs/spec/baselines.md``, "Other relatives").  SWATS's projection and switch
 are per parameter group in the package; here a group is one run, so the inner products and
 the switch use the last axis only and every run of a batch switches on its own.
 """

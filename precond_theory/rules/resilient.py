@@ -2,7 +2,7 @@ r"""Resilient (sign-agreement) methods: Rprop (torch.optim.Rprop) and AdaRem.
 
 Both adapt a per-coordinate learning rate by whether the current gradient agrees in sign with
 the past: Rprop multiplicatively (EXACT, torch conventions), AdaRem smoothly through a bounded
-factor around 1 (RECON, ``specs/update-rules.md`` §2).
+factor around 1 (RECON, ``docs/spec/adarem.md``).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class AdaRem(AbstractRule):
     **Fidelity: RECON.**  The paper [1] was not read and has no official code.  This is a
     configurable reconstruction from its abstract and the only implementation found, a
     third-party JAX version [2] whose author flags it as possibly incorrect
-    (``specs/update-rules.md`` §2).  It is a hypothesis, not the paper's verified algorithm.
+    (``docs/spec/adarem.md``).  It is a hypothesis, not the paper's verified algorithm.
 
     Parameters
     ----------
@@ -222,7 +222,7 @@ class AdaRem(AbstractRule):
     fidelity: ClassVar[str] = "recon"
     reference: ClassVar[str] = (
         "Liu et al., arXiv:2010.11041 (2020), abstract only; reconstruction after "
-        "nestordemeure/flaxOptimizers adarem.py (specs/update-rules.md §2)"
+        "nestordemeure/flaxOptimizers adarem.py (docs/spec/adarem.md)"
     )
 
     lr: Hyper = 0.4

@@ -1,7 +1,7 @@
 r"""Rules that need more than the gradient: SOAA (Second-Order Adaptive Adam), which uses the loss
 value for its trust-region radius.
 
-SOAA is **CONCORDANT** (``specs/update-rules.md`` §1): three independent secondary sources agree
+SOAA is **CONCORDANT** (``docs/spec/soaa.md``): three independent secondary sources agree
 on the update (the zij math page, the nadir C++ code, the earlier Tadam PyTorch code); the paper
 itself was not read.  Every point where those sources disagree is a named option.
 """
@@ -135,7 +135,7 @@ class SOAA(AbstractRule):
     ℓ_t    ``value=`` in update  the loss at the current iterate
     ====== ===================== =====================================
 
-    torch-Tadam [4] also differs in ways not offered here (``specs/update-rules.md`` §1 (v)):
+    torch-Tadam [4] also differs in ways not offered here (``docs/spec/soaa.md`` (v)):
     it updates v twice per step on :math:`(g-\hat m)^2` (AdaBelief-like) with a separate EMA of
     g² for the √ term, and it keeps a radius per parameter tensor.  SOAA uses plain Adam v.
 

@@ -1,6 +1,6 @@
 r"""Twins of the torch-style adaptive rules: adagrad, rmsprop, adam, amsgrad, adamw, nadam.
 
-Written from ``specs/update-rules.md`` §0 (torch.optim algorithm boxes, v2.12) and, for the
+Written from ``docs/spec/baselines.md`` (torch.optim algorithm boxes, v2.12) and, for the
 named variants (ε inside the root, no bias correction, the efficient form, AMSGrad's
 ``debiased`` max, decoupled decay not scaled by lr), from the same section's "pitfalls".
 ``eps`` is drawn in [1e-2, 0.2] so that its placement changes the result well above round-off.
@@ -29,7 +29,7 @@ def _denominator(v, eps, placement):
 class AdaGradTwin(Twin):
     r"""torch Adagrad: :math:`\tilde\gamma = \gamma/(1+(t-1)\delta)`, :math:`S_t = S_{t-1}+g^2`, :math:`x -= \tilde\gamma g/(\sqrt{S_t}+\epsilon)`."""
 
-    source = "specs/update-rules.md §0 AdaGrad (torch.optim.Adagrad)"
+    source = "docs/spec/baselines.md AdaGrad (torch.optim.Adagrad)"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "lr_decay": (0.05, 0.5), "wd": WD, "initial_accumulator_value": (0.1, 1.0), "eps": EPS}
     cases = (Case(label="eps outside"), Case(options={"eps_placement": "inside"}, label="eps inside"))
 
@@ -48,7 +48,7 @@ class AdaGradTwin(Twin):
 class RMSPropTwin(Twin):
     r"""torch RMSprop: no bias correction; centered subtracts :math:`\bar g^2`; momentum after preconditioning."""
 
-    source = "specs/update-rules.md §0 RMSProp (torch.optim.RMSprop)"
+    source = "docs/spec/baselines.md RMSProp (torch.optim.RMSprop)"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "alpha": B2, "eps": EPS, "wd": WD, "momentum": (0.1, 0.9)}
     cases = (
         Case(hyper={"momentum": 0.0}, label="plain"),
@@ -113,7 +113,7 @@ class AdamTwin(Twin):
         x \leftarrow x - \gamma\,(m_t/c_1)/(\sqrt{v_t/c_2}+\epsilon),\ c_i = 1-\beta_i^t
     """
 
-    source = "specs/update-rules.md §0 Adam, AMSGrad, AdamW"
+    source = "docs/spec/baselines.md Adam, AMSGrad, AdamW"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "b1": B1, "b2": B2, "eps": EPS, "wd": WD}
 
     def init(self, x, P):
@@ -149,7 +149,7 @@ class AdamTwin(Twin):
 class NAdamTwin(Twin):
     r"""torch NAdam: :math:`\mu_t = \beta_1(1-\tfrac12 0.96^{t\psi})`, products of :math:`\mu` in the state."""
 
-    source = "specs/update-rules.md §3b (NAdam, torch.optim.NAdam with momentum_decay)"
+    source = "docs/spec/ravine_adamrag.md (NAdam, torch.optim.NAdam with momentum_decay)"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "b1": B1, "b2": B2, "eps": EPS, "wd": WD, "momentum_decay": (0.05, 0.5)}
     cases = (Case(label="coupled wd"), Case(options={"decoupled_wd": True}, label="decoupled wd"))
 

@@ -1,7 +1,7 @@
 r"""Symbolic twins of the update rules: the vector type, the ``Twin`` base class and registry.
 
 A *twin* is a second, independent implementation of one registered rule, written in SymPy
-from the equations of ``specs/update-rules.md`` (and the rule's docstring where the spec
+from the equations of ``docs/spec/index.md`` (and the rule's docstring where the spec
 leaves a choice open).  It never calls the numeric code.  Each twin works on short vectors of
 SymPy expressions (:class:`V`, elementwise arithmetic; ``sum``/``max`` reduce over the vector,
 which plays the role of the last axis), with the update index :math:`t = k+1` a SymPy integer
@@ -311,7 +311,7 @@ def get_twin(name: str) -> Twin:
     except KeyError:
         raise LookupError(
             f"rule {name!r} is registered in precond_theory.rules but has no symbolic twin: add one to "
-            f"proofs_checks/twins/ (register_twin({name!r})) written from specs/update-rules.md; "
+            f"proofs_checks/twins/ (register_twin({name!r})) written from docs/spec/index.md; "
             f"rules with twins: {', '.join(twin_names())}"
         ) from None
 

@@ -1,6 +1,6 @@
 r"""Twins of the first-order momentum rules: sgd, heavy_ball, nesterov, ravine.
 
-Written from ``specs/update-rules.md`` §0 (SGD, heavy ball, Nesterov) and §3a (Ravine); the
+Written from ``docs/spec/baselines.md`` (SGD, heavy ball, Nesterov) and §3a (Ravine); the
 coefficient schedules follow the rules' docstrings (update k = t - 1 = 0, 1, ...):
 ``convex`` :math:`\alpha = k/(k+a)`, ``fista`` :math:`t_{k+1} = (1+\sqrt{1+4t_k^2})/2`,
 :math:`\alpha = (t_k-1)/t_{k+1}`, ``constant`` :math:`\alpha =` ``momentum``.
@@ -22,7 +22,7 @@ MOM = (0.1, 0.95)
 class SGDTwin(Twin):
     r"""torch.optim.SGD: coupled L2, buffer :math:`b_1 = g_1`, then :math:`b_t = \mu b_{t-1} + (1-\tau) g_t`."""
 
-    source = "specs/update-rules.md §0 SGD / heavy ball (torch.optim.SGD)"
+    source = "docs/spec/baselines.md SGD / heavy ball (torch.optim.SGD)"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "momentum": MOM, "dampening": (0.1, 0.9), "wd": (0.05, 0.5)}
     cases = (
         Case(hyper={"momentum": 0.0, "dampening": 0.0}, label="plain GD with coupled wd"),
@@ -51,7 +51,7 @@ class SGDTwin(Twin):
 class HeavyBallTwin(Twin):
     r"""Polyak: :math:`x_{t+1} = x_t - \eta g_t + \beta(x_t - x_{t-1})`, :math:`x_{-1} = x_0`."""
 
-    source = "specs/update-rules.md §0 (Polyak heavy ball)"
+    source = "docs/spec/baselines.md (Polyak heavy ball)"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "momentum": MOM}
 
     def init(self, x, P):
@@ -83,7 +83,7 @@ _SCHEDULE_CASES = (
 class NesterovTwin(Twin):
     r"""Nesterov (FISTA form): :math:`y = x_t + \alpha(x_t - x_{t-1})`, :math:`x_{t+1} = y - s\nabla f(y)`."""
 
-    source = "specs/update-rules.md §0 Nesterov form (a)"
+    source = "docs/spec/baselines.md Nesterov form (a)"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "momentum": MOM, "a": (2.0, 5.0)}
     cases = _SCHEDULE_CASES
 
@@ -105,7 +105,7 @@ class NesterovTwin(Twin):
 class RavineTwin(Twin):
     r"""Ravine: :math:`w_t = y_t - s g_t`, :math:`y_{t+1} = w_t + \alpha(w_t - w_{t-1})`, :math:`w_{-1} = y_0`."""
 
-    source = "specs/update-rules.md §3a (RAG)"
+    source = "docs/spec/ravine_adamrag.md (RAG)"
     hyper: ClassVar[dict[str, Any]] = {"lr": LR, "momentum": MOM, "a": (2.0, 5.0)}
     cases = _SCHEDULE_CASES
 

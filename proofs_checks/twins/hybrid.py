@@ -1,4 +1,4 @@
-r"""Twins of adapgradm and hadapgradm (RECON), from ``specs/update-rules.md`` §4.
+r"""Twins of adapgradm and hadapgradm (RECON), from ``docs/spec/adapgradm.md``.
 
 AdapGradm: :math:`m_t = \beta_1 m + (1-\beta_1) g`, :math:`\hat m = m/(1-\beta_1^t)`, a diagonal
 curvature estimate :math:`\hat h` (Apollo weak secant, elementwise secant, AGD's stepwise
@@ -106,7 +106,7 @@ _HYPER = {"lr": (0.05, 0.5), "b1": (0.5, 0.95), "b2": (0.6, 0.99), "delta": (0.0
 class AdapGradmTwin(Twin):
     r"""AdapGradm: :math:`x \leftarrow x - \eta\hat m_t/D_t`, :math:`D_t = \min(\max(|\hat h_t|^p, \delta), C)`."""
 
-    source = "specs/update-rules.md §4 (AdapGradm, configurable RECON)"
+    source = "docs/spec/adapgradm.md (AdapGradm, configurable RECON)"
     hyper: ClassVar[dict[str, Any]] = _HYPER
     structural = ("seed",)
     cases = (
@@ -131,7 +131,7 @@ class AdapGradmTwin(Twin):
 class HAdapGradmTwin(Twin):
     r"""HAdapGradm: :math:`x \leftarrow x - r'_t\odot m_t`, :math:`r'_t` the AdapGradm rate switched towards η*."""
 
-    source = "specs/update-rules.md §4 (HAdapGradm switch: AdaBound clip, AGD floor, blend, SWATS)"
+    source = "docs/spec/adapgradm.md (HAdapGradm switch: AdaBound clip, AGD floor, blend, SWATS)"
     hyper: ClassVar[dict[str, Any]] = {**_HYPER, "final_lr": (0.05, 0.5), "gamma": (0.2, 1.0), "switch_tol": (1e-10, 1e-9)}
     structural = ("seed",)
     cases = (

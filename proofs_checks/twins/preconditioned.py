@@ -1,6 +1,6 @@
 r"""Twin of preconditioned (Ye's p = Pz view): :math:`p \leftarrow p - \eta M\nabla L(p)`.
 
-From ``specs/update-rules.md`` §5 ("Preconditioned GD ≡ GD in z"): M fixed (a diagonal or a
+From ``docs/spec/ye_preconditioning.md`` ("Preconditioned GD ≡ GD in z"): M fixed (a diagonal or a
 dense matrix, given as numbers in the case), the identity, or the diagonal preconditioner of a
 source rule advanced with the same gradient — RMSProp's :math:`1/(\sqrt{v_t}+\epsilon)` or
 Adam's :math:`1/(\sqrt{v_t/(1-\beta_2^t)}+\epsilon)` (§0), written here again from the spec.
@@ -41,7 +41,7 @@ def _cases():
 class PreconditionedTwin(Twin):
     r""":math:`p_{k+1} = p_k - \eta M_k g_k`, M the identity, a fixed diag/matrix, or a source's diagonal."""
 
-    source = "specs/update-rules.md §5 (preconditioned GD) and §0 (RMSProp, Adam)"
+    source = "docs/spec/ye_preconditioning.md (preconditioned GD) and §0 (RMSProp, Adam)"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.05, 0.5)}
     cases = _cases()
     display_n = 3  # the fixed diagonal and matrix of the cases are 3-dimensional

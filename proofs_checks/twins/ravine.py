@@ -1,6 +1,6 @@
 r"""Twin of adamrag (RECON): Adam steps taken from Ravine-extrapolated points.
 
-From ``specs/update-rules.md`` §3b: :math:`g_t = \nabla f(y_t)`, Adam moments,
+From ``docs/spec/ravine_adamrag.md``: :math:`g_t = \nabla f(y_t)`, Adam moments,
 :math:`w_t = y_t - \eta\hat m_t/(\sqrt{\hat v_t}+\epsilon)`, :math:`y_{t+1} = w_t + \alpha_t(w_t - w_{t-1})`,
 :math:`w_{-1} = y_0`; the iterate is the clean point w (the rule's docstring), so the query
 point of update t (1-based) is :math:`y = x + \alpha(x - w_{\text{prev}})` with the coefficient
@@ -29,7 +29,7 @@ def _alpha(P, t):
 class AdamRAGTwin(Twin):
     r"""AdamRAG: :math:`w_t = y_t - \eta\hat m_t/(\sqrt{\hat v_t}+\epsilon)`, :math:`y_{t+1} = w_t + \alpha_t(w_t - w_{t-1})`."""
 
-    source = "specs/update-rules.md §3b (RECON 'Adam in Ravine form')"
+    source = "docs/spec/ravine_adamrag.md (RECON 'Adam in Ravine form')"
     hyper: ClassVar[dict[str, Any]] = {"lr": (1e-2, 0.3), "b1": (0.5, 0.95), "b2": (0.6, 0.99), "eps": (1e-2, 0.2), "momentum": (0.2, 0.9),
              "a": (2.0, 5.0)}
     cases = (

@@ -1,6 +1,6 @@
 r"""Twins of the EXACT relatives: apollo, agd, adabelief, adabound, swats.
 
-Written from ``specs/update-rules.md`` §0 ("Other relatives needed by §1–§4") and, where the
+Written from ``docs/spec/baselines.md`` ("Other relatives needed by §1–§4") and, where the
 spec leaves the package's details open (Apollo's ε′ = ε/0.01 and its "belief" rebound,
 AdaBelief's RAdam rectification, the inner ε₀ of AdaBound/SWATS, SWATS's switch test), from the
 rules' docstrings, which quote the reference code.  Hyperparameters are drawn so that every
@@ -34,7 +34,7 @@ def _decay(P, g, x, lr):
 class ApolloTwin(Twin):
     r"""Apollo: weak-secant diagonal :math:`B_t = B_{t-1} - \alpha_t d_{t-1}^2`, :math:`D = \max(|B|, \sigma)`, :math:`x -= \eta D^{-1} m`."""
 
-    source = "specs/update-rules.md §0 Apollo (kozistr ApolloDQN); ε′ and 'belief' from the rule's docstring"
+    source = "docs/spec/baselines.md Apollo (kozistr ApolloDQN); ε′ and 'belief' from the rule's docstring"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.05, 0.5), "init_lr": (1e-3, 1e-2), "b1": B1, "eps": (1e-4, 1e-2), "wd": (0.05, 0.3)}
     cases = (
         Case(options={"warmup_steps": 3}, label="constant rebound, l2, warmup 3"),
@@ -79,7 +79,7 @@ class ApolloTwin(Twin):
 class AGDTwin(Twin):
     r"""AGD: :math:`s_t = \hat m_t - \hat m_{t-1}`, :math:`b_t = \mathrm{EMA}(s^2)`, :math:`x -= \gamma(\sqrt{c_2}/c_1)\,m/\max(\sqrt{b}, \delta\sqrt{c_2})`."""
 
-    source = "specs/update-rules.md §0 AGD (dlrover atorch agd.py)"
+    source = "docs/spec/baselines.md AGD (dlrover atorch agd.py)"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.02, 0.3), "b1": B1, "b2": B2, "delta": (0.2, 1.0), "wd": (0.05, 0.3)}
     cases = (Case(label="decoupled decay"), Case(options={"amsgrad": True}, hyper={"wd": 0.0}, label="amsgrad"))
 
@@ -115,7 +115,7 @@ def _radam(P, t):
 class AdaBeliefTwin(Twin):
     r"""AdaBelief: :math:`s_t = \beta_2 s + (1-\beta_2)(g - m_t)^2 + \epsilon`, :math:`x -= \gamma\hat m/(\sqrt{\hat s}+\epsilon)`."""
 
-    source = "specs/update-rules.md §0 AdaBelief; rectification: RAdam (Liu et al., ICLR 2020, Alg. 2)"
+    source = "docs/spec/baselines.md AdaBelief; rectification: RAdam (Liu et al., ICLR 2020, Alg. 2)"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.02, 0.3), "b1": B1, "b2": B2, "eps": (1e-3, 0.05), "wd": (0.05, 0.3)}
     cases = (
         Case(label="decoupled decay scaled by lr"),
@@ -157,7 +157,7 @@ class AdaBeliefTwin(Twin):
 class AdaBoundTwin(Twin):
     r"""AdaBound: :math:`x -= \mathrm{clip}(s_t/(\sqrt{v}+\epsilon), \eta_l(t), \eta_u(t)) \odot m`, bounds → η*."""
 
-    source = "specs/update-rules.md §0 AdaBound (kozistr adabound.py); ε₀ inside the root from the docstring"
+    source = "docs/spec/baselines.md AdaBound (kozistr adabound.py); ε₀ inside the root from the docstring"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.02, 0.5), "final_lr": (0.05, 0.3), "gamma": (0.1, 0.6), "b1": B1, "b2": B2, "eps": (1e-3, 0.05),
              "eps_inner": (1e-3, 1e-2), "wd": (0.05, 0.3)}
     cases = (
@@ -197,7 +197,7 @@ class AdaBoundTwin(Twin):
 class SWATSTwin(Twin):
     r"""SWATS: Adam until the projected SGD rate :math:`\Lambda` settles, then SGD-momentum with rate Λ."""
 
-    source = "specs/update-rules.md §0 SWATS (kozistr swats.py); switch test from the rule's docstring"
+    source = "docs/spec/baselines.md SWATS (kozistr swats.py); switch test from the rule's docstring"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.02, 0.3), "b1": B1, "b2": B2, "eps": (1e-3, 0.05), "eps_inner": (1e-3, 1e-2),
              "wd": (0.05, 0.3), "switch_atol": (1e-9, 1e-8)}
     cases = (

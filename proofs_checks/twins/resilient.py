@@ -1,6 +1,6 @@
 r"""Twins of the sign-agreement rules: rprop (torch.optim.Rprop) and adarem (RECON).
 
-Rprop from ``specs/update-rules.md`` §0 ("Rprop (torch)"): Δ grows by η⁺ when g_t g_{t-1} > 0,
+Rprop from ``docs/spec/baselines.md`` ("Rprop (torch)"): Δ grows by η⁺ when g_t g_{t-1} > 0,
 shrinks by η⁻ (and the gradient is zeroed) when < 0, is clamped to [Δ_min, Δ_max], and the
 step is -Δ sign(g).  AdaRem from §2 (the flax reconstruction and its configurable version):
 :math:`b_t = \mathrm{sign}(g_t) m_{t-1}/N`, :math:`a_t = 1 + c_t b_t`, the EMA m updated after use.
@@ -19,7 +19,7 @@ from .base import Case, Twin, V, ind_gt, is_zero_value, register_twin, sign, vab
 class RpropTwin(Twin):
     r"""Rprop: :math:`\Delta_t = \mathrm{clip}(\phi_t\Delta_{t-1}, \Delta_{\min}, \Delta_{\max})`, :math:`x -= \Delta_t\,\mathrm{sign}(g_t)`."""
 
-    source = "specs/update-rules.md §0 Rprop (torch.optim.Rprop)"
+    source = "docs/spec/baselines.md Rprop (torch.optim.Rprop)"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.05, 0.5), "eta_minus": (0.3, 0.7), "eta_plus": (1.1, 1.6), "step_min": (0.02, 0.08),
              "step_max": (0.3, 0.6)}
 
@@ -42,7 +42,7 @@ class RpropTwin(Twin):
 class AdaRemTwin(Twin):
     r"""AdaRem (RECON): :math:`\delta = (1 + c_t b_t) g + \lambda_{wd}\theta`, SGD or SGD-momentum on δ."""
 
-    source = "specs/update-rules.md §2 (flax reconstruction + configurable version)"
+    source = "docs/spec/adarem.md (flax reconstruction + configurable version)"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.02, 0.3), "b1": (0.5, 0.95), "resilience": (0.5, 0.99), "momentum": (0.3, 0.9),
              "eps": (1e-3, 0.1), "wd": (0.05, 0.3)}
     cases = (

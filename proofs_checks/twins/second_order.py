@@ -1,6 +1,6 @@
 r"""Twin of soaa (CONCORDANT): Adam with a diagonal Fisher step inside a trust region.
 
-From ``specs/update-rules.md`` §1, every line of the displayed update and every pitfall
+From ``docs/spec/soaa.md``, every line of the displayed update and every pitfall
 (loss order, Fisher sums and their grouping, decay scaling, the "consistent" model, Tadam's
 threshold radius rule) as in the rule's options:
 
@@ -38,7 +38,7 @@ def _block_sums(P, a: V) -> V:
 class SOAATwin(Twin):
     r"""SOAA: trust-region Adam with a scalar-times-v̂ Fisher, radius from actual/predicted reduction."""
 
-    source = "specs/update-rules.md §1 (zij soaa.md, nadir soaa.cc, Tadam)"
+    source = "docs/spec/soaa.md (zij soaa.md, nadir soaa.cc, Tadam)"
     hyper: ClassVar[dict[str, Any]] = {"lr": (0.02, 0.3), "b1": (0.5, 0.95), "b2": (0.6, 0.99), "eps": (1e-3, 0.05), "wd": (0.05, 0.3),
              "gamma": (0.05, 0.4), "d0": (0.5, 5.0)}
     cases = (

@@ -1,6 +1,6 @@
 r"""Twins of the sign methods: signsgd (signSGD / Signum) and lion.
 
-Written from ``specs/update-rules.md`` §0 (Lion: the step uses c_t = β₁m + (1-β₁)g, the
+Written from ``docs/spec/baselines.md`` (Lion: the step uses c_t = β₁m + (1-β₁)g, the
 momentum is updated after the step with β₂, torch.sign(0) = 0) and Bernstein et al. 2018
 (Signum: m_t = βm + (1-β)g, x -= γ sign(m_t)).
 """
@@ -32,7 +32,7 @@ class SignSGDTwin(Twin):
 class LionTwin(Twin):
     r"""Lion: :math:`c = \beta_1 m + (1-\beta_1) g`, :math:`x \leftarrow x - \eta(\mathrm{sign}(c) + \lambda x)`, :math:`m \leftarrow \beta_2 m + (1-\beta_2) g`."""
 
-    source = "specs/update-rules.md §0 Lion (Chen et al. 2023, Program 1)"
+    source = "docs/spec/baselines.md Lion (Chen et al. 2023, Program 1)"
     hyper: ClassVar[dict[str, Any]] = {"lr": (1e-2, 0.5), "b1": (0.5, 0.95), "b2": (0.6, 0.99), "wd": (0.05, 0.5)}
     cases = (Case(label="decoupled decay"), Case(hyper={"wd": 0.0}, label="no decay"))
 

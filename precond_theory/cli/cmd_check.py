@@ -1,6 +1,6 @@
 """``precond-theory check``: check a convergence claim (from the catalog or a TOML file) on its setup.
 
-Registered in :mod:`precond_theory.cli` as ``app.command("check")(check)``.
+
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from ._app import app, console, fail
 
 __all__ = ["check"]
 
-console = Console()
 
 _STYLE = {"consistent": "green", "violated": "red", "inconclusive": "yellow"}
 
@@ -31,7 +31,7 @@ def _parse_horizons(text: str | None) -> list[int] | None:
 
 
 def _list_catalog() -> None:
-    from .claims import catalog
+    from ..claims import catalog
 
     t = Table(title="claims catalog")
     t.add_column("name", no_wrap=True)
@@ -44,6 +44,7 @@ def _list_catalog() -> None:
     console.print(t)
 
 
+@app.command("check")
 def check(
     name: Optional[str] = typer.Argument(None, help="Catalog claim name (see --list)."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="TOML file with one claim or one table per claim."),
@@ -59,9 +60,9 @@ def check(
     if list_claims:
         _list_catalog()
         return
-    from .claims import get_claim, load_claims
-    from .plotting import plot_rate_check, save_figure
-    from .rates import check_claim
+    from ..claims import get_claim, load_claims
+    from ..plotting import plot_rate_check, save_figure
+    from ..rates import check_claim
 
     try:
         if (name is None) == (file is None):
@@ -83,8 +84,7 @@ def check(
                           f"{c.setup.problem.get('name')}")
             results.append((cname, check_claim(c, seeds=seeds, steps=steps, horizons=hz, level=level)))
     except (ValueError, TypeError) as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        fail(str(exc))
     t = Table(title="convergence claims")
     for col, kw in (("claim", {}), ("law", {}), ("fitted", {"justify": "right"}), ("interval", {"justify": "right"}),
                     ("claimed", {"justify": "right"}), ("verdict", {})):

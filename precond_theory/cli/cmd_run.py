@@ -1,4 +1,4 @@
-"""The ``precond-theory`` command line."""
+"""``precond-theory run`` (sweeps) and ``precond-theory rules``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Convergence verification of preconditioned and adaptive gradient methods.")
-console = Console()
+from ._app import app, console, fail
 
 
 @app.command("run")
@@ -25,8 +22,8 @@ def run_cmd(
     a tidy Parquet table and a convergence figure."""
     import dataclasses
 
-    from .plotting import plot_convergence, save_figure
-    from .sweep import load_config, run_sweep
+    from ..plotting import plot_convergence, save_figure
+    from ..sweep import load_config, run_sweep
 
     try:
         cfg = load_config(config)
@@ -40,8 +37,7 @@ def run_cmd(
         table = run_sweep(cfg, folder, resume=resume,
                           progress=lambda name, status: console.print(f"  {name:<12} {status}"))
     except (ValueError, TypeError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=2) from None
+        fail(str(exc))
     metric = "f_gap" if "objective_f_gap" in table.columns else "grad_norm_sq"
     fig = save_figure(plot_convergence(table, metric=metric), folder / "convergence.png")
     last = table[table.stop_val == table.stop_val.max()]
@@ -56,30 +52,3 @@ def run_cmd(
     console.print(summary)
     console.print(f"table:  {folder / 'table.parquet'}")
     console.print(f"figure: {fig}")
-
-
-@app.command("rules")
-def rules_cmd() -> None:
-    """List the registered update rules with their fidelity labels and references."""
-    from . import rules
-
-    t = Table(title="update rules")
-    for col in ("name", "class", "fidelity", "reference"):
-        t.add_column(col)
-    for name in rules.available():
-        cls = rules.get(name)
-        t.add_row(name, cls.__name__, cls.fidelity.upper(), cls.reference)
-    console.print(t)
-
-
-from .cli_check import check as _check_cmd  # noqa: E402  (convergence claims; issue 5)
-
-app.command("check")(_check_cmd)
-
-from proofs_checks.cli import derive_command as _derive_cmd  # noqa: E402  (SymPy derivations; issue 8)
-
-app.command("derive")(_derive_cmd)
-
-
-def main() -> None:  # pragma: no cover
-    app()

@@ -1,0 +1,1 @@
+"""Verification pipeline: claim -> assumptions -> instances -> runs -> statistics -> verdict."""
