@@ -1,0 +1,74 @@
+"""Render every generated table in the docs from the JSON file its command wrote.
+
+A page holds a measured table only between markers that name its data file::
+
+    <!-- generated: docs/data/NAME.json -->
+    ...table written by this script...
+    <!-- /generated -->
+
+``docs/data/NAME.json`` is written by the command that measures the numbers and holds
+``{"command": str, "machine": str, "date": str, "columns": [str, ...], "rows": [[...], ...]}``
+(optionally ``"notes": str``).  ``python docs/gen_tables.py`` rewrites every block from its
+file; ``python docs/gen_tables.py --check`` exits 1 when a page and its file disagree (the
+tests run this), so a number in the docs is always the one the named command produced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"(<!-- generated: (?P<src>[^ ]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
+
+
+def render(data: dict) -> str:
+    """Markdown table plus a line naming the command, machine and date."""
+    for key in ("command", "machine", "date", "columns", "rows"):
+        if key not in data:
+            raise ValueError(f"generated-table data lacks {key!r}")
+    cols = [str(c) for c in data["columns"]]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in data["rows"]:
+        if len(row) != len(cols):
+            raise ValueError(f"row {row!r} has {len(row)} cells for {len(cols)} columns")
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    lines.append("")
+    lines.append(f"*Measured with `{data['command']}` on {data['machine']}, {data['date']}.*")
+    if data.get("notes"):
+        lines.append(f"*{data['notes']}*")
+    return "\n".join(lines) + "\n"
+
+
+def regenerate(text: str) -> str:
+    def sub(m: re.Match) -> str:
+        data = json.loads((ROOT / m["src"]).read_text())
+        return m.group(1) + render(data) + m.group(4)
+
+    return BLOCK.sub(sub, text)
+
+
+def pages() -> list[Path]:
+    return sorted((ROOT / "docs").rglob("*.md"))
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for page in pages():
+        text = page.read_text()
+        new = regenerate(text)
+        if new != text:
+            stale.append(page.relative_to(ROOT))
+            if not check:
+                page.write_text(new)
+    if check and stale:
+        print("pages out of date with their data (run python docs/gen_tables.py):", *map(str, stale), sep="\n  ")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
