@@ -67,7 +67,8 @@ def test_cli_run_writes_table_and_figure_and_resumes(tmp_path):
     assert (out / "small" / "table.parquet").is_file() and (out / "small" / "convergence.png").is_file()
     assert "table:" in r1.output and "figure:" in r1.output
     r2 = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(out)])
-    assert r2.exit_code == 0 and r2.output.count("cached") == 2
+    assert r2.exit_code == 0 and "parts: 0 computed, 2 reused" in r2.output, r2.output
+    assert "2 rules, 4 configurations x 2 seeds = 8 runs (adam: lr x3; heavy_ball: 1)" in r1.output
 
 
 @pytest.mark.parametrize("text,match", [
@@ -90,3 +91,73 @@ def test_cli_bad_config_is_a_clear_error(tmp_path, text, match):
 def test_cli_rules_lists_fidelity():
     r = CliRunner().invoke(app, ["rules"])
     assert r.exit_code == 0 and "adam" in r.output and "EXACT" in r.output
+
+
+LR_SWEEP = """
+name = "lrs"
+steps = 60
+seeds = [0, 1, 2]
+record = "log"
+[problem]
+name = "quadratic"
+dim = 5
+kappa = 20.0
+seed = 2
+[[rules]]
+name = "sgd"
+lr = [0.01, 0.02, 0.05, 0.1, 0.2]
+[[rules]]
+name = "heavy_ball"
+lr = [0.02, 0.05]
+momentum = [0.3, 0.6]
+"""
+
+
+def test_summary_is_per_configuration_and_matches_direct_runs(tmp_path):
+    from precond_theory.sweep.summary import describe_sweep, plot_sweep, summarize
+
+    cfg = SweepConfig.from_dict(__import__("tomllib").loads(LR_SWEEP))
+    assert describe_sweep(cfg) == ("2 rules, 9 configurations x 3 seeds = 27 runs "
+                                   "(sgd: lr x5; heavy_ball: lr x2 x momentum x2)")
+    table = run_sweep(cfg, tmp_path)
+    s = summarize(table, cfg, "f_gap")
+    assert len(s) == 9 and (s.runs == 3).all()
+    assert s.configuration.tolist()[:5] == [f"lr={v:g}" for v in (0.01, 0.02, 0.05, 0.1, 0.2)]
+    assert s.configuration.tolist()[5:] == ["lr=0.02 momentum=0.3", "lr=0.02 momentum=0.6",
+                                            "lr=0.05 momentum=0.3", "lr=0.05 momentum=0.6"]
+    # independent reference: single runs per configuration and seed from x* + N(0, I)
+    p = make_quadratic(5, 20.0, seed=2)
+    for row in s.itertuples():
+        spec = dict(cfg.rules[row.rule_index])
+        hps = {k: v for k, v in spec.items() if k != "name" and not isinstance(v, list)}
+        for kv in row.configuration.split():
+            k, v = kv.split("=")
+            hps[k] = float(v)
+        finals = []
+        for seed in cfg.seeds:
+            x0 = np.asarray(p.x_star) + np.random.default_rng(seed).standard_normal(5)
+            tr = run(rules.make(spec["name"], **hps), p, steps=60, x0=x0, record=[60])
+            finals.append(float(tr.metrics["f_gap"][-1]))
+        np.testing.assert_allclose(row.median, np.median(finals), rtol=1e-9)
+        np.testing.assert_allclose([row.q25, row.q75], np.quantile(finals, [0.25, 0.75]), rtol=1e-9)
+        assert row.diverged == 0
+    ax = plot_sweep(table, cfg, "f_gap")
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == [f"sgd lr={v:g}" for v in (0.01, 0.02, 0.05, 0.1, 0.2)] + [
+        "heavy_ball lr=0.02 momentum=0.3", "heavy_ball lr=0.02 momentum=0.6", "heavy_ball lr=0.05 momentum=0.3",
+        "heavy_ball lr=0.05 momentum=0.6"]
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+
+
+def test_summary_counts_diverged_runs(tmp_path):
+    from precond_theory.sweep.summary import summarize
+
+    d = __import__("tomllib").loads(LR_SWEEP)
+    d["rules"] = [{"name": "sgd", "lr": [0.05, 1e6]}]  # lr = 1e6 overflows to inf within 60 steps
+    cfg = SweepConfig.from_dict(d)
+    with pytest.warns(RuntimeWarning):
+        table = run_sweep(cfg, tmp_path)
+    s = summarize(table, cfg, "f_gap")
+    assert s.diverged.tolist() == [0, 3]

@@ -1,4 +1,4 @@
-"""``precond-theory run`` (sweeps) and ``precond-theory rules``."""
+"""``precond-theory run``: a sweep (locally or on Dask), its table, figure and per-configuration summary."""
 
 from __future__ import annotations
 
@@ -16,39 +16,61 @@ def run_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Sweep config (TOML); default: the built-in experiment."),
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Output folder; the sweep writes to OUT/<name>/."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Override the number of steps."),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse finished parts of an earlier run."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse finished parts whose cache key and content verify."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run chunks on Dask: 'local', 'local:N' (N worker processes on 127.0.0.1) or 'tcp://HOST:PORT'."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Runs per chunk (default: the config's chunk_size, else one chunk per rule)."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds to wait for a Dask scheduler."),
 ) -> None:
     """Run a sweep (default: several rules on an ill-conditioned quadratic, 5 seeds) and write
-    a tidy Parquet table and a convergence figure."""
-    import dataclasses
-
-    from ..plotting import plot_convergence, save_figure
-    from ..sweep import load_config, run_sweep
+    a tidy Parquet table, a convergence figure (one line per configuration) and a summary."""
+    from .._progress import progress_bar
+    from ..plotting import save_figure
+    from ..sweep import SweepError, load_config, run_sweep
+    from ..sweep.summary import describe_sweep, plot_sweep, summarize
 
     try:
         cfg = load_config(config)
         if steps is not None:
             if steps < 1:
                 raise ValueError(f"--steps must be >= 1; got {steps}")
-            cfg = dataclasses.replace(cfg, steps=steps)
+            cfg = cfg.replace(steps=steps)
+        if chunk_size is not None:
+            if chunk_size < 1:
+                raise ValueError(f"--chunk-size must be >= 1; got {chunk_size}")
+            cfg = cfg.replace(chunk_size=chunk_size)
+        if timeout <= 0:
+            raise ValueError(f"--timeout must be > 0 seconds; got {timeout}")
         folder = out / cfg.name
-        console.print(f"[bold]{cfg.name}[/]: {len(cfg.rules)} rules x {len(cfg.seeds)} seeds, "
-                      f"{cfg.steps} steps on {cfg.problem['name']} ({cfg.source})")
-        table = run_sweep(cfg, folder, resume=resume,
-                          progress=lambda name, status: console.print(f"  {name:<12} {status}"))
-    except (ValueError, TypeError) as exc:
+        console.print(f"[bold]{cfg.name}[/]: {describe_sweep(cfg)}, {cfg.steps} steps on {cfg.problem['name']} "
+                      f"({cfg.source})" + (f", scheduler {scheduler}" if scheduler else ""), highlight=False)
+        total = sum(len(cfg.seeds) * _n_configs(r) for r in cfg.rules)
+        with progress_bar(f"sweep {cfg.name}", total=total) as advance:
+            table = run_sweep(cfg, folder, resume=resume, scheduler=scheduler, timeout=timeout, progress=advance,
+                              log=lambda line: console.print(f"  {line}", highlight=False, soft_wrap=True))
+        done = table.attrs["sweep"]
+        console.print(f"  parts: {done['computed']} computed, {done['cached']} reused", highlight=False)
+        metric = "f_gap" if "objective_f_gap" in table.columns else "grad_norm_sq"
+        fig = save_figure(plot_sweep(table, cfg, metric), folder / "convergence.png")
+        summary = summarize(table, cfg, metric)
+    except (ValueError, TypeError, OSError, SweepError) as exc:
         fail(str(exc))
-    metric = "f_gap" if "objective_f_gap" in table.columns else "grad_norm_sq"
-    fig = save_figure(plot_convergence(table, metric=metric), folder / "convergence.png")
-    last = table[table.stop_val == table.stop_val.max()]
-    summary = Table(title=f"{metric} at step {int(table.stop_val.max())} (median over seeds)")
-    summary.add_column("rule")
-    summary.add_column("fidelity")
-    summary.add_column(metric, justify="right")
-    summary.add_column("diverged", justify="right")
-    for _, g in last.groupby("rule_index", sort=True):
-        summary.add_row(str(g.solver_name.iloc[0]), str(g.fidelity.iloc[0]).upper(),
-                        f"{g[f'objective_{metric}'].median():.3e}", str(int((g.diverged_at >= 0).sum())))
-    console.print(summary)
-    console.print(f"table:  {folder / 'table.parquet'}")
-    console.print(f"figure: {fig}")
+    view = Table(title=f"{metric} at step {int(summary.step.max())} over seeds, per configuration")
+    for name, justify in [("rule", "left"), ("swept", "left"), ("runs", "right"), ("median", "right"),
+                          ("q25..q75", "right"), ("diverged", "right")]:
+        view.add_column(name, justify=justify, no_wrap=name != "swept")
+    for r in summary.itertuples():
+        rule = r.rule if r.fidelity == "EXACT" else f"{r.rule} ({r.fidelity})"
+        view.add_row(rule, r.configuration or "-", str(r.runs), f"{r.median:.2e}",
+                     f"{r.q25:.1e}..{r.q75:.1e}", str(r.diverged))
+    console.print(view)
+    console.print(f"table:  {folder / 'table.parquet'}", highlight=False, soft_wrap=True)
+    console.print(f"figure: {fig}", highlight=False, soft_wrap=True)
+
+
+def _n_configs(spec: dict) -> int:
+    from ..sweep import swept_keys
+
+    n = 1
+    for k in swept_keys(spec):
+        n *= len(spec[k])
+    return n
