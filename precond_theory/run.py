@@ -113,7 +113,8 @@ def run(
     x_k).  Nothing is copied to the host until the loop ends.  A diverged run keeps its NaNs
     and does not affect the others; a :class:`DivergenceWarning` reports how many diverged.
     For online problems the loss :math:`f_k(x_k)` is accumulated every step and
-    ``regret`` = loss_sum - ``problem.comparator_loss(T)`` is recorded at T = k.
+    ``regret`` = loss_sum - ``problem.comparator_loss(T)`` is recorded at T = k (a float, or
+    a host array of the batch shape for a batched online problem).
     """
     if not isinstance(rule, AbstractRule):
         raise TypeError(f"rule must be a precond_theory rule (see rules.available()); got {type(rule).__name__}")
@@ -195,7 +196,7 @@ def run(
             if k in rec_set:
                 if online:
                     put("loss_sum", loss_sum)
-                    put("regret", loss_sum - float(problem.comparator_loss(k)) if k > 0 else loss_sum)
+                    put("regret", loss_sum - asarray(problem.comparator_loss(k), xp, dtype) if k > 0 else loss_sum)
                 else:
                     fx = value_at(x, k)
                     put("f", fx)

@@ -27,7 +27,9 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -40,6 +42,7 @@ from .._checks import check_choice, check_int, check_range
 
 __all__ = [
     "PepUnavailableError", "PepResult", "available", "missing_reason", "solver_name", "worst_case", "from_rule",
+    "iterate", "solve", "cycle_gap", "cycle_map", "CYCLE_TOL",
     "METHODS", "FUNCTION_CLASSES", "PERFORMANCES", "INITIALS", "EXTRA_HINT",
 ]
 
@@ -50,7 +53,7 @@ PERFORMANCES = ("f_gap", "dist_sq", "grad_norm_sq", "min_grad_norm_sq")
 INITIALS = ("dist_sq", "f_gap", "lyapunov", "f0_minus_fN")
 #: SDP solvers tried in this order (Clarabel: interior point, about 1e-9 accurate; SCS needs eps=1e-9)
 _SOLVERS = ("CLARABEL", "MOSEK", "SCS")
-_SOLVER_OPTIONS = {"SCS": {"eps": 1e-9, "max_iters": 200_000}}
+_SOLVER_OPTIONS = {"SCS": {"eps": 1e-9, "max_iters": 100_000}}
 _METHOD_PARAMS = {"gd": ("lr", "h"), "heavy_ball": ("lr", "momentum"), "nesterov": ("lr", "schedule", "momentum", "a"),
                   "ogm": ()}
 
@@ -261,17 +264,31 @@ def _declare(problem: Any, function_class: str, L: float, mu: float) -> Any:
 
 
 def solve(problem: Any) -> tuple[float, float, str, str]:
-    """Solve a PEPit problem with the preferred SDP solver: ``(dual, primal, solver, status)``.
+    """Solve a PEPit problem: ``(dual, primal, solver, status)``.
 
-    CVXPY's "inaccurate" warnings are caught and reported in the status instead."""
-    name = solver_name()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # CVXPY/PEPit UserWarnings: the status reports accuracy
-        dual = problem.solve(wrapper="cvxpy", solver=name, verbose=0, **_SOLVER_OPTIONS.get(name, {}))
-    status = str(problem.wrapper.prob.status)
-    primal = problem.wrapper.prob.value
-    return (float("nan") if dual is None else float(dual), float("nan") if primal is None else float(primal),
-            str(problem.wrapper.solver_name), status)
+    The preferred SDP solver (:func:`solver_name`) first; when it fails (CVXPY ``SolverError``,
+    e.g. Clarabel's "insufficient progress" on an SDP without interior) the next installed one
+    of Clarabel, MOSEK, SCS.  CVXPY's "inaccurate" warnings are caught: the status reports them.
+    """
+    import cvxpy
+
+    _require()
+    installed = set(cvxpy.installed_solvers())
+    names = [s for s in _SOLVERS if s in installed]
+    errors = []
+    for name in names:
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")  # CVXPY/PEPit warnings and prints: the status reports accuracy
+                dual = problem.solve(wrapper="cvxpy", solver=name, verbose=0, **_SOLVER_OPTIONS.get(name, {}))
+        except cvxpy.error.SolverError as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        status = str(problem.wrapper.prob.status)
+        primal = problem.wrapper.prob.value
+        return (float("nan") if dual is None else float(dual), float("nan") if primal is None else float(primal),
+                str(problem.wrapper.solver_name), status)
+    raise RuntimeError("every installed SDP solver failed on this PEP: " + "; ".join(errors))
 
 
 def worst_case(method: str, *, N: int, L: float = 1.0, mu: float = 0.0, R: float = 1.0, performance: str = "f_gap",
@@ -404,3 +421,74 @@ def from_rule(rule: Any, L: float) -> tuple[str, dict[str, Any]]:
             p["a"] = float(hp["a"])
         return "nesterov", p
     raise ValueError(f"performance estimation covers the fixed-step rules sgd, heavy_ball and nesterov; got {name!r}")
+
+
+# ------------------------------------------------------------------------------------ cycles
+CYCLE_TOL = 1e-6
+
+
+def cycle_gap(method: str, *, K: int, L: float = 1.0, mu: float = 0.1, **params: Any) -> float:
+    r"""How far ``method`` is from having a cycle of length ``K`` on an L-smooth μ-strongly convex function.
+
+    Performance estimation over the state :math:`(x_0, x_{-1})` (both free):
+
+    .. math:: \min\ \|x_K - x_0\|^2 + \|x_{K-1} - x_{-1}\|^2 \quad\text{s.t.}\quad
+              \|x_0 - x^\star\|^2 \ge 1,\ \text{interpolation conditions},
+
+    a semidefinite program in the Gram matrix (the normalisation is linear in it).  The gap is 0
+    exactly when some function of the class has a non-trivial K-cycle of the method (which then
+    does not converge from that state); :data:`CYCLE_TOL` (1e-6) separates zero from the
+    solver's round-off.  This is the construction of Goujaud, Dieuleveut & Taylor [1] for
+    ``heavy_ball`` and constant-momentum ``nesterov`` (methods whose state is two iterates).
+
+    References
+    ----------
+    .. [1] B. Goujaud, A. Dieuleveut, A. Taylor, "Counter-examples in first-order optimization:
+           a constructive approach", IEEE Control Syst. Lett. 7, 2023, arXiv:2303.10503, §3.
+    """
+    _require()
+    K = check_int("K", K, 2)
+    L, mu = float(L), float(mu)
+    _check_class("convex", L, mu, "dist_sq", "dist_sq")
+    p = _resolve_params(method, L, params)
+    if method not in ("heavy_ball", "nesterov") or (method == "nesterov" and p["schedule"] != "constant"):
+        raise ValueError("cycles are searched for heavy_ball and nesterov with schedule='constant' (a stationary "
+                         f"two-iterate state); got method={method!r}")
+    from PEPit import PEP
+
+    problem = PEP()
+    func = _declare(problem, "convex", L, mu)
+    xs = func.stationary_point()
+    x0 = problem.set_initial_point()
+    xm = problem.set_initial_point()
+    its, _ = iterate(method, p, func.gradient, x0, K, L, x_prev=xm)
+    problem.set_initial_condition((x0 - xs) ** 2 >= 1)
+    problem.set_performance_metric(-((its[K] - x0) ** 2 + (its[K - 1] - xm) ** 2))
+    dual, primal, _, status = solve(problem)
+    if not status.startswith("optimal"):
+        raise RuntimeError(f"the cycle SDP did not solve (status {status!r})")
+    return max(-dual, 0.0)
+
+
+def cycle_map(method: str, lrs: Any, momenta: Any, *, K_max: int = 6, L: float = 1.0,
+              mu: float = 0.1) -> dict[str, Any]:
+    """:func:`cycle_gap` over the grid ``lrs x momenta`` for K = 2..K_max.
+
+    Returns ``{"lr", "momentum", "gap" (n_lr, n_m): min over K, "K" (n_lr, n_m): the first K
+    whose gap is below :data:`CYCLE_TOL` (0 if none), "cycle" (bool)}``."""
+    K_max = check_int("K_max", K_max, 2)
+    lrs, momenta = np.asarray(lrs, dtype=np.float64), np.asarray(momenta, dtype=np.float64)
+    gap = np.full((lrs.size, momenta.size), np.inf)
+    first = np.zeros((lrs.size, momenta.size), dtype=int)
+    for i, a in enumerate(lrs):
+        for j, b in enumerate(momenta):
+            kw: dict[str, Any] = {"lr": float(a), "momentum": float(b)}
+            if method == "nesterov":
+                kw["schedule"] = "constant"
+            for K in range(2, K_max + 1):
+                g = cycle_gap(method, K=K, L=L, mu=mu, **kw)
+                gap[i, j] = min(gap[i, j], g)
+                if g <= CYCLE_TOL:
+                    first[i, j] = K
+                    break
+    return {"lr": lrs, "momentum": momenta, "gap": gap, "K": first, "cycle": gap <= CYCLE_TOL}

@@ -1,0 +1,301 @@
+r"""Adversarial search: the instance of a problem family that a claim fits worst.
+
+:func:`search` maximises ``objective(params) -> ratio`` (measured / claimed) over a box of
+named parameters (:class:`Param`) with a seeded, budgeted evolution strategy: a uniform first
+generation, then perturbations of the best candidates (step shrinking by ``shrink`` per
+generation) mixed with fresh uniform samples.  A whole generation is evaluated by *one* call of
+the objective, which builds one batched problem and one batched run (member i = candidate i).
+
+The objectives below turn a rule and a generic family into ratios:
+
+* :func:`regret_objective` — online linear losses with an arbitrary periodic gradient pattern
+  on [-1, 1] (:class:`~precond_theory.problems.families.PeriodicLinear`); ratio
+  :math:`R_T/(D_\infty G_\infty\sqrt T)` against the O(√T) regret claims (Reddi et al.'s
+  counterexample to Adam is the pattern (C, -1, -1)).
+* :func:`rate_objective` — 1-d piecewise quadratics with curvatures in [μ, L] and a free start
+  (:class:`~precond_theory.problems.families.PiecewiseQuadratic`); ratio = measured late
+  contraction per step / claimed rate (Lessard et al.'s heavy-ball cycle has ratio 1/ρ).
+
+:func:`nonconvergence_map` runs the numeric search over a (step, momentum) grid and
+:func:`precond_theory.verify.pep.cycle_value` is its performance-estimation counterpart.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_int, check_range
+
+__all__ = ["Param", "SearchResult", "search", "regret_objective", "rate_objective", "regret_growth",
+           "late_rate", "nonconvergence_map"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A searched parameter: uniform in ``[lo, hi]`` with ``shape``; ``sort`` sorts the last axis
+    (e.g. breakpoints)."""
+
+    lo: float
+    hi: float
+    shape: tuple[int, ...] = ()
+    sort: bool = False
+
+    def __post_init__(self) -> None:
+        check_range("lo", self.lo)
+        check_range("hi", self.hi, self.lo)
+        if not isinstance(self.shape, tuple) or any(not isinstance(s, int) or s < 1 for s in self.shape):
+            raise ValueError(f"shape must be a tuple of positive ints; got {self.shape!r}")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Outcome of :func:`search`.
+
+    Attributes
+    ----------
+    worst_ratio : float
+        Largest ratio found (``inf`` when a candidate diverged).
+    where : dict
+        Parameters of that candidate (host floats / arrays).
+    evaluations, generations, seed, budget : int
+    best_by_generation : list of float
+        Running best after each generation (non-decreasing).
+    """
+
+    worst_ratio: float
+    where: dict
+    evaluations: int
+    generations: int
+    seed: int
+    budget: int
+    best_by_generation: list = field(default_factory=list)
+
+
+def _sample_uniform(space: Mapping[str, Param], n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {k: rng.uniform(p.lo, p.hi, size=(n, *p.shape)) for k, p in space.items()}
+
+
+def _finish(space: Mapping[str, Param], cand: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {}
+    for k, p in space.items():
+        v = np.clip(cand[k], p.lo, p.hi)
+        out[k] = np.sort(v, axis=-1) if p.sort else v
+    return out
+
+
+def search(objective: Callable[[dict[str, np.ndarray]], Any], space: Mapping[str, Param], *, budget: int = 1000,
+           population: int = 100, elite: float = 0.1, explore: float = 0.2, sigma: float = 0.3,
+           shrink: float = 0.7, seed: int = 0) -> SearchResult:
+    """Maximise ``objective`` over ``space`` with at most ``budget`` evaluations.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective({name: array (n, *shape)}) -> array (n,)`` of ratios for n candidates at once
+        (one batched run).  NaN counts as -inf (not a candidate); +inf (divergence) is kept.
+    space : dict name -> :class:`Param`
+    budget, population : int
+        Total evaluations and candidates per generation (the last generation may be smaller).
+    elite, explore : float
+        Fraction of the population kept as parents, and fraction drawn afresh uniformly.
+    sigma, shrink : float
+        Initial perturbation scale relative to each parameter's range, and its factor per generation.
+    seed : int
+        Seed of the search (the same seed gives the same result).
+    """
+    if not callable(objective):
+        raise TypeError(f"objective must be callable (params dict -> ratios); got {objective!r}")
+    if not isinstance(space, Mapping) or not space or not all(isinstance(p, Param) for p in space.values()):
+        raise TypeError("space must be a non-empty dict of name -> Param")
+    budget = check_int("budget", budget, 1)
+    population = check_int("population", population, 1)
+    check_range("elite", elite, 0.0, 1.0, lo_open=True)
+    check_range("explore", explore, 0.0, 1.0, hi_open=True)
+    check_range("sigma", sigma, 0.0, lo_open=True)
+    check_range("shrink", shrink, 0.0, 1.0, lo_open=True)
+    seed = check_int("seed", seed, 0)
+    rng = np.random.default_rng(seed)
+    best: list[tuple[float, dict[str, np.ndarray]]] = []
+    history: list[float] = []
+    used, gen, scale = 0, 0, sigma
+    n_elite = max(1, int(round(elite * population)))
+    while used < budget:
+        n = min(population, budget - used)
+        if not best:
+            cand = _sample_uniform(space, n, rng)
+        else:
+            n_new = int(round(explore * n))
+            fresh = _sample_uniform(space, n_new, rng)
+            parents = rng.integers(0, len(best), size=n - n_new)
+            cand = {}
+            for k, p in space.items():
+                base = np.stack([best[i][1][k] for i in parents]) if n - n_new else np.zeros((0, *p.shape))
+                step = rng.normal(0.0, scale * (p.hi - p.lo), size=base.shape)
+                cand[k] = np.concatenate([base + step, fresh[k]])
+        cand = _finish(space, cand)
+        ratios = np.asarray(objective(cand), dtype=np.float64).reshape(-1)
+        if ratios.shape != (n,):
+            raise ValueError(f"objective must return one ratio per candidate: expected shape ({n},), got {ratios.shape}")
+        ratios = np.where(np.isnan(ratios), -np.inf, ratios)
+        for i in np.argsort(-ratios)[:n_elite]:
+            best.append((float(ratios[i]), {k: v[i] for k, v in cand.items()}))
+        best = sorted(best, key=lambda t: -t[0])[:n_elite]
+        history.append(best[0][0])
+        used += n
+        gen += 1
+        scale *= shrink
+    worst, where = best[0]
+    return SearchResult(worst_ratio=worst, where={k: (float(v) if v.ndim == 0 else v) for k, v in where.items()},
+                        evaluations=used, generations=gen, seed=seed, budget=budget, best_by_generation=history)
+
+
+# ----------------------------------------------------------------------------------- objectives
+def _quiet_run(rule: Any, problem: Any, **kw: Any) -> Any:
+    """A run whose divergence warnings are expected (diverged candidates are scored +inf)."""
+    from ..run import run
+    from ..trace import DivergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return run(rule, problem, **kw)
+
+
+def regret_objective(rule: Any, *, period: int = 3, T: int = 1000,
+                     c_max: float = 4.0) -> tuple[Callable[[dict[str, np.ndarray]], np.ndarray], dict[str, Param]]:
+    r"""Objective and space for the generic online linear family (Reddi-type counterexamples).
+
+    Candidates are gradient patterns :math:`c \in [-c_{\max}, c_{\max}]^P`; the loss at step k is
+    :math:`c_{k \bmod P}\,x` on [-1, 1] (``rule`` is projected onto the box).  The ratio is
+
+    .. math:: \frac{R_T}{D_\infty\,G_\infty\sqrt T},\qquad D_\infty = 2,\ G_\infty = \max_j|c_j|,
+
+    the regret in units of the O(√T) claims' scale (AdaGrad's bound is √2 of it with d = 1).  A
+    linear regret (Adam at Reddi's pattern) makes it grow like √T; see :func:`regret_growth`.
+    """
+    from ..problems.families import make_periodic_linear
+    from ..rules import with_projection
+
+    period = check_int("period", period, 1)
+    T = check_int("T", T, 1)
+    check_range("c_max", c_max, 0.0, lo_open=True)
+    projected = with_projection(rule, box=(-1.0, 1.0))
+
+    def objective(params: dict[str, np.ndarray]) -> np.ndarray:
+        c = params["pattern"]
+        t = _quiet_run(projected, make_periodic_linear(c), steps=T, record=[T])
+        G = np.max(np.abs(c), axis=-1)
+        return t.metrics["regret"][-1] / (2.0 * np.where(G > 0, G, 1.0) * math.sqrt(T))
+
+    return objective, {"pattern": Param(-c_max, c_max, (period,))}
+
+
+def regret_growth(rule: Any, pattern: Any, *, T: int = 1000, factor: int = 4) -> tuple[float, float]:
+    """``(ratio(T), ratio(factor*T) / ratio(T))`` of :func:`regret_objective` on one pattern: a
+    growth near √factor means linear regret (the O(√T) claim fails), near 1 means O(√T)."""
+    T = check_int("T", T, 1)
+    factor = check_int("factor", factor, 2)
+    c = np.asarray(pattern, dtype=np.float64)[None, :]
+    obj_T, _ = regret_objective(rule, period=c.shape[-1], T=T)
+    obj_fT, _ = regret_objective(rule, period=c.shape[-1], T=factor * T)
+    r1, r2 = float(obj_T({"pattern": c})[0]), float(obj_fT({"pattern": c})[0])
+    return r1, (r2 / r1 if r1 > 0 else float("nan"))
+
+
+def late_rate(dist_sq: np.ndarray, T: int, window: int = 6, floor: float = 1e-10, late: bool = True) -> np.ndarray:
+    r"""Measured contraction per step of runs recorded at every step 0..T.
+
+    With :math:`e_k = \max_{k-w < j \le k}\|x_j - x^\star\|` (the window max ignores the zero
+    crossings of oscillating runs) and :math:`k^\star` the first step where :math:`e_k` falls
+    below ``floor`` times :math:`e_0` (T if never: round-off then sets the distance, not the
+    method), the rate is :math:`(e_{k^\star}/e_{k^\star/2})^{2/k^\star}`: the late rate of a run
+    that has not converged, the effective rate of one that has.  ``dist_sq`` has shape
+    ``(T + 1, *batch)``; non-finite runs give +inf; a start at x⋆ gives 0."""
+    d = np.sqrt(np.maximum(np.asarray(dist_sq, dtype=np.float64), 0.0))
+    if d.shape[0] != T + 1:
+        raise ValueError(f"dist_sq must be recorded at every step 0..T (T + 1 = {T + 1} rows); got {d.shape[0]}")
+    pad = np.concatenate([np.repeat(d[:1], window - 1, axis=0), d])
+    e = np.max(np.lib.stride_tricks.sliding_window_view(pad, window, axis=0), axis=-1)  # (T+1, *batch)
+    e0 = d[0]
+    below = e <= floor * e0
+    below[0] = False
+    k_star = np.where(below.any(axis=0), np.argmax(below, axis=0), T)
+    k_star = np.maximum(k_star, 2)
+    idx = np.indices(k_star.shape)
+    e_end = e[(k_star, *idx)]
+    e_half = e[(k_star // 2, *idx)] if late else e0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rate = (e_end / e_half) ** ((2.0 if late else 1.0) / k_star)
+    rate = np.where(e0 == 0, 0.0, rate)
+    return np.where(~np.isfinite(d).all(axis=0), np.inf, rate)
+
+
+def rate_objective(rule: Any, *, mu: float, L: float, rate: float, breakpoints: int = 2, T: int = 300,
+                   box: float = 5.0, window: int = 6) -> tuple[Callable[[dict[str, np.ndarray]], np.ndarray],
+                                                            dict[str, Param]]:
+    r"""Objective and space for 1-d piecewise quadratics with curvatures in [μ, L] (Lessard-type).
+
+    Candidates: ``breakpoints`` sorted points in [-box, box], curvatures in [μ, L] on the
+    ``breakpoints + 1`` pieces, and a start :math:`x_0 \in [-box, box]` (``breakpoints=0``:
+    quadratics only).  Every candidate is L-smooth and μ-strongly convex with minimiser 0.  The
+    ratio is :func:`late_rate` / ``rate``: above 1 the run contracts slower than claimed; a
+    cycle gives 1/``rate``; a divergence gives +inf.
+    """
+    from ..problems.families import make_piecewise_quadratic
+
+    check_range("L", L, 0.0, lo_open=True)
+    check_range("mu", mu, 0.0, L)
+    check_range("rate", rate, 0.0, lo_open=True)
+    breakpoints = check_int("breakpoints", breakpoints, 0)
+    T = check_int("T", T, 2 * window + 2)
+    check_range("box", box, 0.0, lo_open=True)
+
+    def objective(params: dict[str, np.ndarray]) -> np.ndarray:
+        n = params["x0"].shape[0]
+        b = params["breakpoints"] if breakpoints else np.zeros((n, 0))
+        problem = make_piecewise_quadratic(b + _tie_break(b), params["curvatures"], x0=params["x0"][:, None])
+        t = _quiet_run(rule, problem, steps=T, record="all")
+        return late_rate(t.metrics["dist_sq"], T, window, late=False) / rate
+
+    space = {"curvatures": Param(mu, L, (breakpoints + 1,)), "x0": Param(-box, box)}
+    if breakpoints:
+        space["breakpoints"] = Param(-box, box, (breakpoints,), sort=True)
+    return objective, space
+
+
+def _tie_break(b: np.ndarray) -> np.ndarray:
+    """Tiny increasing offsets so that sorted breakpoints are strictly increasing after clipping."""
+    return np.arange(b.shape[-1]) * 1e-9 if b.shape[-1] else np.zeros(b.shape)
+
+
+def nonconvergence_map(method: str, lrs: Any, momenta: Any, *, mu: float, L: float, budget: int = 400,
+                       population: int = 100, T: int = 400, breakpoints: int = 2, threshold: float = 0.999,
+                       seed: int = 0) -> dict[str, Any]:
+    r"""Numeric non-convergence map of heavy ball (or constant-momentum Nesterov) on the grid
+    ``lrs x momenta``: at each point, :func:`search` over :func:`rate_objective` with claimed
+    rate 1; "non-convergent" when the worst measured late contraction is ``>= threshold``.
+
+    Returns ``{"lr", "momentum", "rate" (n_lr, n_m), "nonconvergent" (bool), "where" (list)}``.
+    """
+    from ..rules import make
+
+    if method not in ("heavy_ball", "nesterov"):
+        raise ValueError(f"method must be 'heavy_ball' or 'nesterov'; got {method!r}")
+    lrs, momenta = np.asarray(lrs, dtype=np.float64), np.asarray(momenta, dtype=np.float64)
+    rates = np.zeros((lrs.size, momenta.size))
+    where: list = []
+    for i, a in enumerate(lrs):
+        for j, b in enumerate(momenta):
+            kw = {"lr": float(a), "momentum": float(b)}
+            rule = make("heavy_ball", **kw) if method == "heavy_ball" else make("nesterov", schedule="constant", **kw)
+            obj, space = rate_objective(rule, mu=mu, L=L, rate=1.0, breakpoints=breakpoints, T=T)
+            res = search(obj, space, budget=budget, population=population, seed=seed)
+            rates[i, j] = res.worst_ratio
+            where.append(res.where)
+    return {"lr": lrs, "momentum": momenta, "rate": rates, "nonconvergent": rates >= threshold, "where": where}
