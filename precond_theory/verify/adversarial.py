@@ -13,7 +13,7 @@ The objectives below turn a rule and a generic family into ratios:
   :math:`R_T/(D_\infty G_\infty\sqrt T)` against the O(√T) regret claims (Reddi et al.'s
   counterexample to Adam is the pattern (C, -1, -1)).
 * :func:`rate_objective` — 1-d piecewise quadratics with curvatures in [μ, L] and a free start
-  (:class:`~precond_theory.problems.families.PiecewiseQuadratic`); ratio = measured late
+  (:class:`~precond_theory.problems.families.PiecewiseQuadratic`); ratio = measured
   contraction per step / claimed rate (Lessard et al.'s heavy-ball cycle has ratio 1/ρ).
 
 :func:`nonconvergence_map` runs the numeric search over a (step, momentum) grid and
@@ -33,7 +33,8 @@ import numpy as np
 from .._checks import check_int, check_range
 
 __all__ = ["Param", "SearchResult", "search", "regret_objective", "rate_objective", "regret_growth",
-           "late_rate", "nonconvergence_map"]
+           "RegretObjective", "RateObjective",
+           "measured_rate", "nonconvergence_map"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _finish(space: Mapping[str, Param], cand: dict[str, np.ndarray]) -> dict[str
 
 def search(objective: Callable[[dict[str, np.ndarray]], Any], space: Mapping[str, Param], *, budget: int = 1000,
            population: int = 100, elite: float = 0.1, explore: float = 0.2, sigma: float = 0.3,
-           shrink: float = 0.7, seed: int = 0) -> SearchResult:
+           shrink: float = 0.7, seed: int = 0, executor: Any = None, chunks: int = 1) -> SearchResult:
     """Maximise ``objective`` over ``space`` with at most ``budget`` evaluations.
 
     Parameters
@@ -108,6 +109,12 @@ def search(objective: Callable[[dict[str, np.ndarray]], Any], space: Mapping[str
         Initial perturbation scale relative to each parameter's range, and its factor per generation.
     seed : int
         Seed of the search (the same seed gives the same result).
+    executor : object with ``map(fn, items)``, optional
+        Evaluate each generation as ``chunks`` parts through ``executor.map`` (e.g. a Dask
+        executor; ``objective`` must then be picklable, as :class:`RegretObjective` and
+        :class:`RateObjective` are).  Default: one batched call per generation in this process.
+    chunks : int
+        Parts per generation when ``executor`` is given (ignored without one: refused if > 1).
     """
     if not callable(objective):
         raise TypeError(f"objective must be callable (params dict -> ratios); got {objective!r}")
@@ -120,6 +127,11 @@ def search(objective: Callable[[dict[str, np.ndarray]], Any], space: Mapping[str
     check_range("sigma", sigma, 0.0, lo_open=True)
     check_range("shrink", shrink, 0.0, 1.0, lo_open=True)
     seed = check_int("seed", seed, 0)
+    chunks = check_int("chunks", chunks, 1)
+    if executor is None and chunks > 1:
+        raise ValueError("chunks > 1 needs an executor (chunks split a generation across the executor's workers)")
+    if executor is not None and not callable(getattr(executor, "map", None)):
+        raise TypeError(f"executor must have a map(fn, items) method; got {type(executor).__name__}")
     rng = np.random.default_rng(seed)
     best: list[tuple[float, dict[str, np.ndarray]]] = []
     history: list[float] = []
@@ -139,7 +151,7 @@ def search(objective: Callable[[dict[str, np.ndarray]], Any], space: Mapping[str
                 step = rng.normal(0.0, scale * (p.hi - p.lo), size=base.shape)
                 cand[k] = np.concatenate([base + step, fresh[k]])
         cand = _finish(space, cand)
-        ratios = np.asarray(objective(cand), dtype=np.float64).reshape(-1)
+        ratios = _evaluate(objective, cand, n, executor, chunks)
         if ratios.shape != (n,):
             raise ValueError(f"objective must return one ratio per candidate: expected shape ({n},), got {ratios.shape}")
         ratios = np.where(np.isnan(ratios), -np.inf, ratios)
@@ -153,6 +165,19 @@ def search(objective: Callable[[dict[str, np.ndarray]], Any], space: Mapping[str
     worst, where = best[0]
     return SearchResult(worst_ratio=worst, where={k: (float(v) if v.ndim == 0 else v) for k, v in where.items()},
                         evaluations=used, generations=gen, seed=seed, budget=budget, best_by_generation=history)
+
+
+def _evaluate(objective: Callable, cand: dict[str, np.ndarray], n: int, executor: Any, chunks: int) -> np.ndarray:
+    if executor is None:
+        return np.asarray(objective(cand), dtype=np.float64).reshape(-1)
+    bounds = np.linspace(0, n, min(chunks, n) + 1).astype(int)
+    parts = [{k: v[lo:hi] for k, v in cand.items()} for lo, hi in zip(bounds[:-1], bounds[1:])]
+    out = []
+    for r in executor.map(objective, parts):
+        if getattr(r, "status", None) == "failed":  # an executors.Outcome
+            raise RuntimeError(f"an adversarial-search chunk failed: {r.error!r}") from r.error
+        out.append(np.asarray(getattr(r, "value", r), dtype=np.float64).reshape(-1))
+    return np.concatenate(out)
 
 
 # ----------------------------------------------------------------------------------- objectives
@@ -179,21 +204,28 @@ def regret_objective(rule: Any, *, period: int = 3, T: int = 1000,
     the regret in units of the O(√T) claims' scale (AdaGrad's bound is √2 of it with d = 1).  A
     linear regret (Adam at Reddi's pattern) makes it grow like √T; see :func:`regret_growth`.
     """
-    from ..problems.families import make_periodic_linear
     from ..rules import with_projection
 
     period = check_int("period", period, 1)
     T = check_int("T", T, 1)
     check_range("c_max", c_max, 0.0, lo_open=True)
-    projected = with_projection(rule, box=(-1.0, 1.0))
+    return RegretObjective(with_projection(rule, box=(-1.0, 1.0)), T), {"pattern": Param(-c_max, c_max, (period,))}
 
-    def objective(params: dict[str, np.ndarray]) -> np.ndarray:
+
+@dataclass(frozen=True)
+class RegretObjective:
+    """Picklable objective of :func:`regret_objective` (``rule`` already projected onto [-1, 1])."""
+
+    rule: Any
+    T: int
+
+    def __call__(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        from ..problems.families import make_periodic_linear
+
         c = params["pattern"]
-        t = _quiet_run(projected, make_periodic_linear(c), steps=T, record=[T])
+        t = _quiet_run(self.rule, make_periodic_linear(c), steps=self.T, record=[self.T])
         G = np.max(np.abs(c), axis=-1)
-        return t.metrics["regret"][-1] / (2.0 * np.where(G > 0, G, 1.0) * math.sqrt(T))
-
-    return objective, {"pattern": Param(-c_max, c_max, (period,))}
+        return t.metrics["regret"][-1] / (2.0 * np.where(G > 0, G, 1.0) * math.sqrt(self.T))
 
 
 def regret_growth(rule: Any, pattern: Any, *, T: int = 1000, factor: int = 4) -> tuple[float, float]:
@@ -208,14 +240,15 @@ def regret_growth(rule: Any, pattern: Any, *, T: int = 1000, factor: int = 4) ->
     return r1, (r2 / r1 if r1 > 0 else float("nan"))
 
 
-def late_rate(dist_sq: np.ndarray, T: int, window: int = 6, floor: float = 1e-10, late: bool = True) -> np.ndarray:
+def measured_rate(dist_sq: np.ndarray, T: int, window: int = 6, floor: float = 1e-10) -> np.ndarray:
     r"""Measured contraction per step of runs recorded at every step 0..T.
 
     With :math:`e_k = \max_{k-w < j \le k}\|x_j - x^\star\|` (the window max ignores the zero
     crossings of oscillating runs) and :math:`k^\star` the first step where :math:`e_k` falls
-    below ``floor`` times :math:`e_0` (T if never: round-off then sets the distance, not the
-    method), the rate is :math:`(e_{k^\star}/e_{k^\star/2})^{2/k^\star}`: the late rate of a run
-    that has not converged, the effective rate of one that has.  ``dist_sq`` has shape
+    below ``floor`` times :math:`e_0` (T if never; below it round-off, not the method, sets the
+    distance), the rate is :math:`(e_{k^\star}/e_0)^{1/k^\star}`.  It includes the transient, so
+    a run that lingers near a cycle before escaping scores close to 1 (which gives the search
+    a slope towards the cycle), and a cycle scores about 1.  ``dist_sq`` has shape
     ``(T + 1, *batch)``; non-finite runs give +inf; a start at x⋆ gives 0."""
     d = np.sqrt(np.maximum(np.asarray(dist_sq, dtype=np.float64), 0.0))
     if d.shape[0] != T + 1:
@@ -225,13 +258,10 @@ def late_rate(dist_sq: np.ndarray, T: int, window: int = 6, floor: float = 1e-10
     e0 = d[0]
     below = e <= floor * e0
     below[0] = False
-    k_star = np.where(below.any(axis=0), np.argmax(below, axis=0), T)
-    k_star = np.maximum(k_star, 2)
-    idx = np.indices(k_star.shape)
-    e_end = e[(k_star, *idx)]
-    e_half = e[(k_star // 2, *idx)] if late else e0
+    k_star = np.maximum(np.where(below.any(axis=0), np.argmax(below, axis=0), T), 1)
+    e_end = e[(k_star, *np.indices(k_star.shape))]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        rate = (e_end / e_half) ** ((2.0 if late else 1.0) / k_star)
+        rate = (e_end / e0) ** (1.0 / k_star)
     rate = np.where(e0 == 0, 0.0, rate)
     return np.where(~np.isfinite(d).all(axis=0), np.inf, rate)
 
@@ -244,29 +274,40 @@ def rate_objective(rule: Any, *, mu: float, L: float, rate: float, breakpoints: 
     Candidates: ``breakpoints`` sorted points in [-box, box], curvatures in [μ, L] on the
     ``breakpoints + 1`` pieces, and a start :math:`x_0 \in [-box, box]` (``breakpoints=0``:
     quadratics only).  Every candidate is L-smooth and μ-strongly convex with minimiser 0.  The
-    ratio is :func:`late_rate` / ``rate``: above 1 the run contracts slower than claimed; a
-    cycle gives 1/``rate``; a divergence gives +inf.
+    ratio is :func:`measured_rate` / ``rate``: above 1 the run contracts slower than claimed
+    (up to the constant's T-th root: heavy ball on quadratics, :math:`e_k \le Ck\rho^k`, scores
+    about 1.01 at T = 300); a cycle gives about 1/``rate``; a divergence gives +inf.
     """
-    from ..problems.families import make_piecewise_quadratic
-
     check_range("L", L, 0.0, lo_open=True)
     check_range("mu", mu, 0.0, L)
     check_range("rate", rate, 0.0, lo_open=True)
     breakpoints = check_int("breakpoints", breakpoints, 0)
     T = check_int("T", T, 2 * window + 2)
     check_range("box", box, 0.0, lo_open=True)
-
-    def objective(params: dict[str, np.ndarray]) -> np.ndarray:
-        n = params["x0"].shape[0]
-        b = params["breakpoints"] if breakpoints else np.zeros((n, 0))
-        problem = make_piecewise_quadratic(b + _tie_break(b), params["curvatures"], x0=params["x0"][:, None])
-        t = _quiet_run(rule, problem, steps=T, record="all")
-        return late_rate(t.metrics["dist_sq"], T, window, late=False) / rate
-
     space = {"curvatures": Param(mu, L, (breakpoints + 1,)), "x0": Param(-box, box)}
     if breakpoints:
         space["breakpoints"] = Param(-box, box, (breakpoints,), sort=True)
-    return objective, space
+    return RateObjective(rule, T, float(rate), breakpoints, window), space
+
+
+@dataclass(frozen=True)
+class RateObjective:
+    """Picklable objective of :func:`rate_objective`."""
+
+    rule: Any
+    T: int
+    rate: float
+    breakpoints: int
+    window: int = 6
+
+    def __call__(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        from ..problems.families import make_piecewise_quadratic
+
+        n = params["x0"].shape[0]
+        b = params["breakpoints"] if self.breakpoints else np.zeros((n, 0))
+        problem = make_piecewise_quadratic(b + _tie_break(b), params["curvatures"], x0=params["x0"][:, None])
+        t = _quiet_run(self.rule, problem, steps=self.T, record="all")
+        return measured_rate(t.metrics["dist_sq"], self.T, self.window) / self.rate
 
 
 def _tie_break(b: np.ndarray) -> np.ndarray:
@@ -279,7 +320,9 @@ def nonconvergence_map(method: str, lrs: Any, momenta: Any, *, mu: float, L: flo
                        seed: int = 0) -> dict[str, Any]:
     r"""Numeric non-convergence map of heavy ball (or constant-momentum Nesterov) on the grid
     ``lrs x momenta``: at each point, :func:`search` over :func:`rate_objective` with claimed
-    rate 1; "non-convergent" when the worst measured late contraction is ``>= threshold``.
+    rate 1; "non-convergent" when the worst measured contraction (:func:`measured_rate`) is
+    ``>= threshold``.  The rules start from :math:`x_{-1} = x_0`, so cycles that repel, or that
+    need two dimensions or a state off the diagonal, are out of the numeric search's reach.
 
     Returns ``{"lr", "momentum", "rate" (n_lr, n_m), "nonconvergent" (bool), "where" (list)}``.
     """
