@@ -1,6 +1,6 @@
 r"""E06: Hessian conditioning under normalization and under adaptive preconditioners.
 
-Question (Ye 2024 §2-§4; Lange, Helfrich & Ye 2022; USERS.md item 2): how much do input
+Question (Ye 2024 §2-§4; Lange, Helfrich & Ye 2022; docs/spec/ye_preconditioning.md): how much do input
 standardization, BatchNorm, LayerNorm and WeightNorm change the condition number of the
 curvature the optimizer sees, as the inputs' mean and scale and the depth change; and along
 runs of AdaGrad, RMSProp, Adam and the seed methods with a preconditioner, how does

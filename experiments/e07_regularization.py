@@ -1,6 +1,6 @@
 r"""E07: regularization under preconditioning on ill-conditioned least squares.
 
-Question (USERS.md item 4; Ye 2024 §5): where weight decay and other penalties sit relative to
+Question (Ye 2024 §5; docs/spec/ye_preconditioning.md): where weight decay and other penalties sit relative to
 the preconditioner — coupled L2 in p, decoupled / intrinsic-variable L2 in z, L1 in p or z,
 gradient-norm in p or z — how much does the choice change the solution, the train error and the
 test error, for Adam, AdaGrad, RMSProp, the seed methods that have a preconditioner, and a
