@@ -1,5 +1,5 @@
 """Write the "Derivation" section of every ``docs/rules/<name>.md`` from the rule's symbolic
-twin (the same text as ``precond-theory derive NAME --latex``).
+twin (the same text as ``precond-theory derive NAME --markdown``).
 
 Usage: ``python docs/gen_rule_derivations.py``.  The section sits between the markers below and
 is replaced on every run; ``tests/test_docs.py`` checks that it is present and current.
@@ -18,7 +18,7 @@ def section(name: str) -> str:
     """The generated section for rule ``name``."""
     from proofs_checks.cli import render
 
-    body = render(name, latex=True).replace("## ", "### ", 1)
+    body = render(name, "markdown").replace("## ", "### ", 1)
     return f"{BEGIN}\n## Derivation\n\nGenerated from the symbolic twin in `proofs_checks` and checked against the numeric rule.\n\n{body}{END}\n"
 
 

@@ -5,10 +5,9 @@ from importlib import import_module
 from typing import Any
 
 from . import problems, rules
+from ._version import __version__
 from .run import run
 from .trace import DivergenceWarning, Trace
-
-__version__ = "0.1.0"
 
 _LAZY = ("oracles", "theory", "rates", "claims", "conditioning", "normalization", "regularization", "sweep", "plotting")
 

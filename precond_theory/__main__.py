@@ -2,4 +2,5 @@
 
 from .cli import app
 
-app(prog_name="precond-theory")
+if __name__ == "__main__":  # importing the module (e.g. an API-doc generator) runs nothing
+    app(prog_name="precond-theory")

@@ -35,19 +35,19 @@ CHECK_MODULES = ("moments", "ravine", "decay", "soaa", "lion", "adamrag", "hadap
 
 #: rule name -> names of the checks that derive something about it
 RELATED: dict[str, tuple[str, ...]] = {
-    "sgd": ("torch-nesterov-ravine", "gd-quadratic"),
-    "heavy_ball": ("heavy-ball-quadratic",),
-    "nesterov": ("ravine-nesterov", "nesterov-quadratic"),
-    "ravine": ("ravine-nesterov", "torch-nesterov-ravine", "ravine-quadratic"),
-    "adam": ("adam-bias-correction", "adam-efficient-epsilon"),
-    "amsgrad": ("amsgrad-orderings", "adam-bias-correction"),
-    "adamw": ("decoupled-decay-intrinsic",),
-    "preconditioned": ("decoupled-decay-intrinsic", "l1-intrinsic", "gradient-regularization-intrinsic"),
-    "lion": ("lion-box-fixed-point",),
-    "soaa": ("soaa-min-form",),
-    "adamrag": ("adamrag-zero-extrapolation",),
-    "hadapgradm": ("hadapgradm-switch-limits",),
-    "adabound": ("hadapgradm-switch-limits",),
+    "sgd": ("torch_nesterov_ravine", "gd_quadratic"),
+    "heavy_ball": ("heavy_ball_quadratic",),
+    "nesterov": ("ravine_nesterov", "nesterov_quadratic"),
+    "ravine": ("ravine_nesterov", "torch_nesterov_ravine", "ravine_quadratic"),
+    "adam": ("adam_bias_correction", "adam_efficient_epsilon"),
+    "amsgrad": ("amsgrad_orderings", "adam_bias_correction"),
+    "adamw": ("decoupled_decay_intrinsic",),
+    "preconditioned": ("decoupled_decay_intrinsic", "l1_intrinsic", "gradient_regularization_intrinsic"),
+    "lion": ("lion_box_fixed_point",),
+    "soaa": ("soaa_min_form",),
+    "adamrag": ("adamrag_zero_extrapolation",),
+    "hadapgradm": ("hadapgradm_switch_limits",),
+    "adabound": ("hadapgradm_switch_limits",),
 }
 
 

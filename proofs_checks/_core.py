@@ -105,7 +105,16 @@ def check(name: str, topic: str) -> Callable[[Callable[[], Derivation]], Callabl
 
 
 def get_check(name: str) -> Derivation:
-    """Build (or fetch from cache) the derivation registered as ``name``."""
+    """Build (or fetch from cache) the derivation registered as ``name``.
+
+    An old kebab-case name (``heavy-ball-quadratic``) is accepted with a ``DeprecationWarning``.
+    """
+    if name not in CHECKS and name.replace("-", "_") in CHECKS:
+        import warnings
+
+        new = name.replace("-", "_")
+        warnings.warn(f"check name {name!r} is deprecated; use {new!r}", DeprecationWarning, stacklevel=2)
+        name = new
     try:
         return CHECKS[name][1]()
     except KeyError:

@@ -1,6 +1,6 @@
 r"""AdamRAG (RECON, ``docs/spec/ravine_adamrag.md``) and its reductions.
 
-``adamrag-zero-extrapolation``
+``adamrag_zero_extrapolation``
     With :math:`\alpha_t = 0` the Ravine extrapolation disappears and AdamRAG *is* Adam: the
     symbolic twins of ``adamrag`` (``schedule="zero"``) and ``adam`` (torch form, no decay) give
     the same iterates for three steps with an arbitrary gradient field (undefined functions
@@ -38,7 +38,7 @@ def _run(name: str, values: dict, steps: int, n: int = 2, field: dict | None = N
     return xs
 
 
-@check("adamrag-zero-extrapolation", "adamrag")
+@check("adamrag_zero_extrapolation", "adamrag")
 def adamrag_zero_extrapolation() -> Derivation:
     r"""AdamRAG with zero extrapolation is Adam (three symbolic steps, arbitrary gradient field)."""
     lr, b1, b2, eps, alpha = sp.symbols("lr b1 b2 eps alpha", positive=True)
@@ -74,7 +74,7 @@ def adamrag_zero_extrapolation() -> Derivation:
              "first coordinates of x_2 differ by", second_gap),
     )
     return Derivation(
-        name="adamrag-zero-extrapolation",
+        name="adamrag_zero_extrapolation",
         title="AdamRAG with zero extrapolation is Adam; its y-form is heavy-ball momentum α on Adam's steps",
         steps=steps,
         residuals=(

@@ -3,14 +3,14 @@ r"""Regularisation in intrinsic variables (Ye's p = Pz view, ``docs/spec/ye_prec
 With a frozen preconditioner :math:`M = PP^\top` and :math:`p = Pz`, a gradient step on
 :math:`\tilde L(z) = L(Pz) + R(z)` mapped back to p gives:
 
-``decoupled-decay-intrinsic``
+``decoupled_decay_intrinsic``
     :math:`R = \tfrac\lambda2\|z\|^2`: :math:`p^+ = p - \eta M\nabla L - \eta\lambda p`, decoupled
     decay (AdamW), whereas L2 on p gives :math:`p - \eta M(\nabla L + \lambda p)`; they differ by
     :math:`\eta\lambda(M - I)p`.  AdamW's twin adds exactly :math:`-\eta\lambda p` to Adam's step.
-``l1-intrinsic``
+``l1_intrinsic``
     :math:`R = \lambda\|z\|_1`, diagonal :math:`P = M^{1/2}`:
     :math:`p^+ = p - \eta M\nabla L - \eta\lambda M^{1/2}\operatorname{sign}(p)`.
-``gradient-regularization-intrinsic``
+``gradient_regularization_intrinsic``
     :math:`R = \tfrac\lambda2\|\nabla_z L(Pz)\|^2 = \tfrac\lambda2\nabla L^\top M\nabla L`:
     :math:`p^+ = p - \eta M(\nabla L + \lambda H M\nabla L)`.
 
@@ -53,7 +53,7 @@ def _grad_z_of_loss(P: sp.Matrix, z: sp.Matrix, g: sp.Matrix) -> sp.Matrix:
     return grad.xreplace(subs)
 
 
-@check("decoupled-decay-intrinsic", "decay")
+@check("decoupled_decay_intrinsic", "decay")
 def decoupled_decay_intrinsic() -> Derivation:
     r"""Decoupled weight decay is L2 regularisation of the intrinsic variables z (frozen M = PPᵀ)."""
     from .twins import V, get_twin, make_params
@@ -103,7 +103,7 @@ def decoupled_decay_intrinsic() -> Derivation:
              "m = 0", coupled_gap),
     )
     return Derivation(
-        name="decoupled-decay-intrinsic",
+        name="decoupled_decay_intrinsic",
         title="Decoupled decay (AdamW) = L2 of the intrinsic variables z, p = Pz, frozen M = PPᵀ",
         steps=steps,
         residuals=(
@@ -118,7 +118,7 @@ def decoupled_decay_intrinsic() -> Derivation:
     )
 
 
-@check("l1-intrinsic", "decay")
+@check("l1_intrinsic", "decay")
 def l1_intrinsic() -> Derivation:
     r"""L1 of the intrinsic variables with diagonal :math:`P = M^{1/2}`: decay :math:`\eta\lambda M^{1/2}\mathrm{sign}(p)`."""
     eta, lam, P, p, g = _setup(diagonal=True)
@@ -135,7 +135,7 @@ def l1_intrinsic() -> Derivation:
         Step("= p - ηM∇L - ηλ M^{1/2} sign(p)", sp.Eq(sp.Symbol("p⁺"), expected, evaluate=False)),
     )
     return Derivation(
-        name="l1-intrinsic",
+        name="l1_intrinsic",
         title="L1 of the intrinsic variables: p⁺ = p - ηM∇L - ηλ M^{1/2} sign(p)",
         steps=steps,
         residuals=(("p⁺ matches", (p_new - expected).applyfunc(sp.simplify)),),
@@ -143,7 +143,7 @@ def l1_intrinsic() -> Derivation:
     )
 
 
-@check("gradient-regularization-intrinsic", "decay")
+@check("gradient_regularization_intrinsic", "decay")
 def gradient_regularization_intrinsic() -> Derivation:
     r"""Gradient-norm regularisation in z: :math:`\nabla_p\,\tfrac\lambda2\nabla L^\top M\nabla L = \lambda HM\nabla L`."""
     eta, lam, P, p, _ = _setup()
@@ -171,7 +171,7 @@ def gradient_regularization_intrinsic() -> Derivation:
         Step("= p - ηM(∇L + λ H M ∇L); in p instead: p - ηM(∇L + λH∇L)", sp.Eq(sp.Symbol("p⁺"), expected, evaluate=False)),
     )
     return Derivation(
-        name="gradient-regularization-intrinsic",
+        name="gradient_regularization_intrinsic",
         title="Gradient regularisation in z: p⁺ = p - ηM(∇L + λHM∇L)",
         steps=steps,
         residuals=(("R in p-coordinates", r_in_p), ("p⁺ matches", (p_new - expected.subs(at_pz)).applyfunc(sp.expand))),

@@ -1,6 +1,6 @@
 r"""HAdapGradm's switch (RECON, ``docs/spec/adapgradm.md``): every mode tends to SGD with momentum.
 
-``hadapgradm-switch-limits``
+``hadapgradm_switch_limits``
     AdaBound's bounds :math:`\eta_l(t) = \eta^\star(1 - 1/(\gamma t+1))`,
     :math:`\eta_u(t) = \eta^\star(1 + 1/(\gamma t))` satisfy :math:`\eta_l < \eta^\star < \eta_u`, both
     tend to :math:`\eta^\star` (their gap is :math:`\sim 2\eta^\star/(\gamma t)`), and at t → 0 they
@@ -21,7 +21,7 @@ from ._core import Derivation, Step, check
 __all__ = ["hadapgradm_switch_limits"]
 
 
-@check("hadapgradm-switch-limits", "hadapgradm")
+@check("hadapgradm_switch_limits", "hadapgradm")
 def hadapgradm_switch_limits() -> Derivation:
     r"""AdaBound-style bounds of HAdapGradm → η*; the limit rule is SGD with momentum."""
     from .twins import V, get_twin, make_params
@@ -68,7 +68,7 @@ def hadapgradm_switch_limits() -> Derivation:
         Step("three steps of the SGD twin (lr (1-β₁)η*, momentum β₁) minus x - η* Σ m_t", sp.Matrix(gaps)),
     )
     return Derivation(
-        name="hadapgradm-switch-limits",
+        name="hadapgradm_switch_limits",
         title="HAdapGradm: η_l, η_u → η* (and the blend), so the rule tends to SGD(lr=(1-β₁)η*, momentum=β₁)",
         steps=steps,
         residuals=(

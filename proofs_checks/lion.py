@@ -1,6 +1,6 @@
 r"""Lion with decoupled decay λ stays in (and is drawn into) the box :math:`\|x\|_\infty \le 1/\lambda`.
 
-``lion-box-fixed-point`` (``docs/spec/baselines.md``, Lion; Chen, Liu et al. 2023): per
+``lion_box_fixed_point`` (``docs/spec/baselines.md``, Lion; Chen, Liu et al. 2023): per
 coordinate the step is :math:`x^+ = x - \eta(s + \lambda x)` with :math:`s = \mathrm{sign}(c) \in \{-1, 0, 1\}`.
 
 * fixed points: :math:`s + \lambda x = 0`, so :math:`x \in \{-1/\lambda, 0, 1/\lambda\}`, inside the box;
@@ -20,7 +20,7 @@ from ._core import Derivation, Step, check
 __all__ = ["lion_box_fixed_point"]
 
 
-@check("lion-box-fixed-point", "lion")
+@check("lion_box_fixed_point", "lion")
 def lion_box_fixed_point() -> Derivation:
     r"""Lion's fixed points satisfy :math:`\|x\|_\infty \le 1/\lambda`; the box is invariant and attracting."""
     eta, lam = sp.symbols("eta lambda", positive=True)
@@ -58,7 +58,7 @@ def lion_box_fixed_point() -> Derivation:
              attraction),
     )
     return Derivation(
-        name="lion-box-fixed-point",
+        name="lion_box_fixed_point",
         title="Lion with decoupled λ: fixed points in ‖x‖∞ ≤ 1/λ (KKT points there); the box is invariant and attracting",
         steps=steps,
         residuals=(

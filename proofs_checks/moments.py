@@ -2,15 +2,15 @@ r"""Moment estimates: Adam's bias correction, its "efficient" form, AMSGrad's or
 
 Checks
 ------
-``adam-bias-correction``
+``adam_bias_correction``
     The factor :math:`1/(1-\beta^k)` derived from the expectation of an EMA started at zero
     over a stationary sequence (by summation and, independently, by solving the recurrence);
     compared with :func:`precond_theory.rules._moments.bias_correction`.
-``adam-efficient-epsilon``
+``adam_efficient_epsilon``
     Kingma–Ba's efficient form :math:`\alpha_k = \gamma\sqrt{1-\beta_2^k}/(1-\beta_1^k)`,
     :math:`x \leftarrow x - \alpha_k m_k/(\sqrt{v_k}+\hat\epsilon)` equals the standard form
     with :math:`\epsilon = \hat\epsilon/\sqrt{1-\beta_2^k}` (solved for, not assumed).
-``amsgrad-orderings``
+``amsgrad_orderings``
     For the three places to take AMSGrad's maximum (Reddi et al. without correction, torch's
     max of the raw :math:`v` then correction, max of the corrected :math:`\hat v`):
     :math:`\max_i v_i \le \max_i v_i/(1-\beta_2^k) \le \max_i v_i/(1-\beta_2^i)`, strict on a
@@ -28,7 +28,7 @@ __all__ = ["adam_bias_correction", "adam_efficient_epsilon", "amsgrad_orderings"
 _SPEC = "docs/spec/baselines.md (Adam, AMSGrad)"
 
 
-@check("adam-bias-correction", "moments")
+@check("adam_bias_correction", "moments")
 def adam_bias_correction() -> Derivation:
     r"""Bias correction :math:`1/(1-\beta^k)` from :math:`E[m_k]` for a stationary sequence.
 
@@ -68,7 +68,7 @@ def adam_bias_correction() -> Derivation:
                    sp.limit(c_star.subs(b, sp.exp(-sp.Symbol("r", positive=True))), k, sp.oo))),
     )
     return Derivation(
-        name="adam-bias-correction",
+        name="adam_bias_correction",
         title="Adam's bias correction 1/(1-β^k) is E[EMA] of a stationary sequence, inverted",
         steps=steps,
         residuals=(
@@ -81,7 +81,7 @@ def adam_bias_correction() -> Derivation:
     )
 
 
-@check("adam-efficient-epsilon", "moments")
+@check("adam_efficient_epsilon", "moments")
 def adam_efficient_epsilon() -> Derivation:
     r"""Kingma–Ba's efficient form equals the standard form with :math:`\epsilon=\hat\epsilon/\sqrt{1-\beta_2^k}`.
 
@@ -116,7 +116,7 @@ def adam_efficient_epsilon() -> Derivation:
         Step("which vanishes for every k only when ε = 0", sp.simplify(gap_same_eps.subs(eps, 0))),
     )
     return Derivation(
-        name="adam-efficient-epsilon",
+        name="adam_efficient_epsilon",
         title="Adam's efficient form ≡ standard form with ε = ε̂/√(1-β₂^k)",
         steps=steps,
         residuals=(
@@ -130,7 +130,7 @@ def adam_efficient_epsilon() -> Derivation:
     )
 
 
-@check("amsgrad-orderings", "moments")
+@check("amsgrad_orderings", "moments")
 def amsgrad_orderings() -> Derivation:
     r"""Reddi ≤ torch ≤ debiased-max for AMSGrad's second-moment estimate.
 
@@ -170,7 +170,7 @@ def amsgrad_orderings() -> Derivation:
         Step("torch - Reddi and debiased - torch", sp.Tuple(sp.simplify(torch_raw - reddi), sp.simplify(debiased_val - torch_raw))),
     )
     return Derivation(
-        name="amsgrad-orderings",
+        name="amsgrad_orderings",
         title="AMSGrad: max before correction (torch) lies between Reddi's and the max of corrected v̂",
         steps=steps,
         residuals=(

@@ -13,7 +13,7 @@ Parametrisation: :math:`\sqrt\mu = m > 0`, :math:`\sqrt L = m + \delta`, δ > 0 
 built in and square roots simplify); the theory functions are called with
 :math:`\mu = m^2`, :math:`L = (m+\delta)^2`.
 
-Checks: ``gd-quadratic``, ``heavy-ball-quadratic``, ``nesterov-quadratic``, ``ravine-quadratic``.
+Checks: ``gd_quadratic``, ``heavy_ball_quadratic``, ``nesterov_quadratic``, ``ravine_quadratic``.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _pick(solutions, var, below_one=False):
 
 
 # ------------------------------------------------------------------------------------------ GD
-@check("gd-quadratic", "quadratic")
+@check("gd_quadratic", "quadratic")
 def gd_quadratic() -> Derivation:
     r"""GD on a quadratic: :math:`\rho = |1-\alpha\lambda|`, :math:`\alpha^\star = 2/(\mu+L)`, stable iff α < 2/L."""
     th = _theory()
@@ -133,7 +133,7 @@ def gd_quadratic() -> Derivation:
         Step("so every λ ∈ [μ, L] is stable iff 0 < α < 2/L", None),
     )
     return Derivation(
-        name="gd-quadratic",
+        name="gd_quadratic",
         title="Gradient descent on a quadratic: ρ(α) = max|1-αλ|, α* = 2/(μ+L), stable iff 0 < α < 2/L",
         steps=steps,
         residuals=(
@@ -150,7 +150,7 @@ def gd_quadratic() -> Derivation:
 
 
 # ----------------------------------------------------------------------------------- heavy ball
-@check("heavy-ball-quadratic", "quadratic")
+@check("heavy_ball_quadratic", "quadratic")
 def heavy_ball_quadratic() -> Derivation:
     r"""Heavy ball on a quadratic: spectral radius, Polyak's optimal (η, β) derived, stability region."""
     th = _theory()
@@ -195,7 +195,7 @@ def heavy_ball_quadratic() -> Derivation:
              "region is 0 ≤ β < 1, 0 < αλ < 2(1+β)", sp.Eq(sp.Add(*coeffs), 4, evaluate=False)),
     )
     return Derivation(
-        name="heavy-ball-quadratic",
+        name="heavy_ball_quadratic",
         title="Heavy ball: ρ = √β in the complex band; Polyak's η = 4/(√L+√μ)², β = ((√κ-1)/(√κ+1))² derived",
         steps=steps,
         residuals=(
@@ -240,7 +240,7 @@ def _nesterov_like(method: str):
     return T, p, pq, disc, beta_star, root, slope, th_s, th_beta, th_rate, coeffs, s, b, kap
 
 
-@check("nesterov-quadratic", "quadratic")
+@check("nesterov_quadratic", "quadratic")
 def nesterov_quadratic() -> Derivation:
     r"""Nesterov (constant momentum) on a quadratic: critical damping of the slowest mode gives
     :math:`\beta = (\sqrt\kappa-1)/(\sqrt\kappa+1)` and rate :math:`1-1/\sqrt\kappa` (with s = 1/L)."""
@@ -261,7 +261,7 @@ def nesterov_quadratic() -> Derivation:
              "1 + (1+2β) q > 0)", sp.Tuple(*coeffs)),
     )
     return Derivation(
-        name="nesterov-quadratic",
+        name="nesterov_quadratic",
         title="Nesterov on a quadratic: s = 1/L, β = (√κ-1)/(√κ+1) (critical damping at μ), rate 1 - 1/√κ",
         steps=steps,
         residuals=(
@@ -279,7 +279,7 @@ def nesterov_quadratic() -> Derivation:
     )
 
 
-@check("ravine-quadratic", "quadratic")
+@check("ravine_quadratic", "quadratic")
 def ravine_quadratic() -> Derivation:
     r"""Ravine on a quadratic has Nesterov's characteristic polynomial, hence the same parameters and rate."""
     T, p, _, _, beta_star, root, _, _, th_beta, th_rate, _, s, _, kap = _nesterov_like("ravine")
@@ -298,7 +298,7 @@ def ravine_quadratic() -> Derivation:
         Step("identical, so Ravine inherits Nesterov's critical damping β and rate", sp.Tuple(beta_star, root)),
     )
     return Derivation(
-        name="ravine-quadratic",
+        name="ravine_quadratic",
         title="Ravine on a quadratic: same characteristic polynomial, parameters and rate as Nesterov",
         steps=steps,
         residuals=(

@@ -2,7 +2,7 @@ r"""The Ravine method and Nesterov's method are the same sequence read at differ
 
 Checks
 ------
-``ravine-nesterov``
+``ravine_nesterov``
     If :math:`(x_k)` is Nesterov's sequence (:math:`y_k = x_k + a_k(x_k-x_{k-1})`,
     :math:`x_{k+1} = y_k - s\nabla f(y_k)`, :math:`x_{-1}=x_0`), its extrapolated points
     :math:`y_k` form a Ravine sequence (:math:`w_k = y_k - s\nabla f(y_k)`,
@@ -10,7 +10,7 @@ Checks
     :math:`w_k = x_{k+1}` and the coefficient index shifted by one, :math:`\alpha_k = a_{k+1}`.
     Proved by induction (one symbolic step) and by three unrolled steps with an arbitrary
     gradient field.
-``torch-nesterov-ravine``
+``torch_nesterov_ravine``
     ``torch.optim.SGD(momentum=μ, nesterov=True, dampening=0)`` produces exactly the Ravine
     sequence with constant α = μ and s = γ (``docs/spec/baselines.md``): the step
     differences obey the same recursion, with the same first step.
@@ -39,7 +39,7 @@ def _canon(v):
     return [sp.expand(e) for e in v]
 
 
-@check("ravine-nesterov", "ravine")
+@check("ravine_nesterov", "ravine")
 def ravine_nesterov() -> Derivation:
     r"""Nesterov's extrapolated points are a Ravine sequence (Attouch & Fadili 2022).
 
@@ -97,7 +97,7 @@ def ravine_nesterov() -> Derivation:
              "schedule the Ravine coefficient at step k is Nesterov's a_{k+1}", None),
     )
     return Derivation(
-        name="ravine-nesterov",
+        name="ravine_nesterov",
         title="Nesterov's extrapolated points y_k form a Ravine sequence with w_k = x_{k+1}, α_k = a_{k+1}",
         steps=steps,
         residuals=(
@@ -110,7 +110,7 @@ def ravine_nesterov() -> Derivation:
     )
 
 
-@check("torch-nesterov-ravine", "ravine")
+@check("torch_nesterov_ravine", "ravine")
 def torch_nesterov_ravine() -> Derivation:
     r"""torch's ``nesterov=True`` iterates are the Ravine sequence with α = μ, s = γ.
 
@@ -158,7 +158,7 @@ def torch_nesterov_ravine() -> Derivation:
         Step("four unrolled steps with an arbitrary field on R²: y_k - θ_k", unrolled),
     )
     return Derivation(
-        name="torch-nesterov-ravine",
+        name="torch_nesterov_ravine",
         title="torch's Nesterov SGD iterates are the Ravine sequence (α = μ, s = γ)",
         steps=steps,
         residuals=(("induction step", induction), ("first step", base), ("four unrolled steps", unrolled)),

@@ -1,6 +1,6 @@
 r"""SOAA's trust-region step as the smaller of a Fisher–Newton step and d × the Adam step.
 
-``soaa-min-form`` (``docs/spec/soaa.md``): for d, F, √v̂ > 0,
+``soaa_min_form`` (``docs/spec/soaa.md``): for d, F, √v̂ > 0,
 
 .. math::
     \frac{d\,\hat m}{\max(dF, \sqrt{\hat v})} = \hat m\,\min\Big(\frac1F, \frac{d}{\sqrt{\hat v}}\Big),
@@ -30,7 +30,7 @@ def _reduce_abs(expr: sp.Expr, A: sp.Symbol, D: sp.Expr) -> sp.Expr:
     return sp.rem(sp.expand(num), sp.expand(A**2 - D**2), A)
 
 
-@check("soaa-min-form", "soaa")
+@check("soaa_min_form", "soaa")
 def soaa_min_form() -> Derivation:
     r"""SOAA: :math:`d\hat m/\max(dF,\sqrt{\hat v}) = \hat m\min(1/F, d/\sqrt{\hat v})`, with and without ε."""
     d, F, s, m, eps = sp.symbols("d F s m epsilon", positive=True)  # s = sqrt(v-hat) > 0
@@ -74,7 +74,7 @@ def soaa_min_form() -> Derivation:
         Step("radius d = (√v̂/F)/(1+u) below it: exactly d times the Adam step, d·m̂/√v̂", small),
     )
     return Derivation(
-        name="soaa-min-form",
+        name="soaa_min_form",
         title="SOAA: d·m̂/max(d·F, √v̂) = m̂·min(1/F, d/√v̂) (trust-region reading), and its ε form",
         steps=steps,
         residuals=(

@@ -40,3 +40,28 @@ def test_rule_page_shows_its_current_derivation(name):
     current = text[text.index(gen.BEGIN):text.index(gen.END) + len(gen.END)] + "\n"
     assert current == gen.section(name), f"docs/rules/{name}.md: derivation is stale; run docs/gen_rule_derivations.py"
     assert "(FAILS)" not in current
+
+
+def _nav_pages(node) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, list):
+        return [p for item in node for p in _nav_pages(item)]
+    if isinstance(node, dict):
+        return [p for v in node.values() for p in _nav_pages(v)]
+    return []
+
+
+def test_every_rule_is_in_the_navigation_and_the_rules_index():
+    import yaml
+
+    config = yaml.safe_load((DOCS.parents[1] / "mkdocs.yml").read_text())
+    nav = _nav_pages(config["nav"])
+    index = (DOCS / "index.md").read_text()
+    for name in rules.available():
+        assert f"rules/{name}.md" in nav, f"docs/rules/{name}.md is not in the mkdocs nav"
+        label = rules.get(name).fidelity.upper()
+        assert f"| `{name}` | `{rules.get(name).__name__}` | {label} | [" in index, \
+            f"docs/rules/index.md lacks {name} with its label {label}"
+    missing = [p for p in nav if not (DOCS.parent / p).is_file()]
+    assert not missing, f"nav entries without a page: {missing}"
