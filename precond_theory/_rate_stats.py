@@ -63,11 +63,17 @@ def _prepare(k: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: int,
-              bootstrap: bool | None) -> _Line:
-    """OLS of the run-mean of z (n, R) on x, with the combined interval of the module notes."""
+              bootstrap: bool | None, replicate_curve: Any = None) -> _Line:
+    """OLS of the run-mean of z (n, R) on x, with the combined interval of the module notes.
+
+    ``replicate_curve``: a callable ``idx -> (n,)`` with an ``n_runs`` attribute that recomputes
+    the fitted curve (then ``z`` is its single column) from a resample ``idx`` of the replicate
+    runs, for estimates that are not run-means (e.g. min over t of the mean over runs)."""
     from scipy import stats
 
     n, R = z.shape
+    if replicate_curve is not None:
+        R = int(replicate_curve.n_runs)
     if n < 3:
         raise InsufficientData(f"{n} points; a slope interval needs at least 3")
     if bootstrap and R < 2:
@@ -92,7 +98,10 @@ def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: 
     if R >= 2 and bootstrap is not False:
         rng = np.random.default_rng(seed)
         idx = rng.integers(0, R, size=(n_boot, R))
-        zb = z[:, idx].mean(axis=2)  # (n, n_boot)
+        if replicate_curve is not None:
+            zb = np.stack([replicate_curve(i) for i in idx], axis=1)
+        else:
+            zb = z[:, idx].mean(axis=2)  # (n, n_boot)
         slopes = (xm @ zb) / sxx
         q_lo, q_hi = np.quantile(slopes, [alpha / 2, 1 - alpha / 2])
         c = float(stats.t.ppf(1 - alpha / 2, R - 1) / stats.norm.ppf(1 - alpha / 2) * math.sqrt(R / (R - 1)))

@@ -62,6 +62,56 @@ def _max(a: Number, b: Number) -> Number:
     return xp.maximum(xp.asarray(a), xp.asarray(b))
 
 
+def _numeric(x: Any) -> Any:
+    """Host array of ``x``, or None for SymPy objects (symbolic inputs are not range-checked)."""
+    if x is None or _is_sympy(x):
+        return None
+    import numpy as np
+
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
+def _require(fn: str, name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
+             hi_open: bool = False, why: str = "") -> None:
+    """Raise ValueError unless every entry of ``value`` lies in the theorem's range of ``fn``."""
+    import numpy as np
+
+    a = _numeric(value)
+    if a is None:
+        return
+    ok = np.isfinite(a) | (np.isinf(a) & (a > 0) & (hi == float("inf")))
+    ok &= (a > lo) if lo_open else (a >= lo)
+    ok &= (a < hi) if hi_open else (a <= hi)
+    if not np.all(ok):
+        bad = a[~ok].ravel()[0] if a.ndim else float(a)
+        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ValueError(f"{fn}: {name} = {bad!r} is outside the theorem's range {rng}" + (f" ({why})" if why else ""))
+
+
+def _step_h(fn: str, L: Any, lr: Any, hi: float = 1.0) -> Any:
+    """h = lr * L (1 when lr is None), refused outside (0, hi]."""
+    _require(fn, "L", L, 0.0, float("inf"), lo_open=True)
+    if lr is None:
+        return 1
+    h = lr * L
+    _require(fn, "lr * L", h, 0.0, hi, lo_open=True, why=f"the theorem needs 0 < lr <= {hi:g}/L")
+    return h
+
+
+def _close(fn: str, name: str, value: Any, expected: Any) -> None:
+    import numpy as np
+
+    a, e = _numeric(value), _numeric(expected)
+    if a is None or e is None:
+        return
+    if not np.allclose(a, e, rtol=1e-9, atol=0):
+        raise ValueError(f"{fn}: {name} = {float(np.ravel(a)[0])!r}, but the theorem holds for {name} = "
+                         f"{float(np.ravel(e)[0])!r} only")
+
+
 @dataclass(frozen=True)
 class StatedRate:
     """A rate as a paper states it (or as far as the project knows it).
@@ -104,27 +154,34 @@ class StatedRate:
 
 
 # --------------------------------------------------------------------------------- gradient descent
-def gd_convex_bound(L: Number, dist0_sq: Number, k: Number) -> Number:
+def gd_convex_bound(L: Number, dist0_sq: Number, k: Number, lr: Number = None) -> Number:
     r"""Classical bound of gradient descent on L-smooth convex functions.
 
     **Problem class**: f convex and L-smooth, with a minimizer x⋆.
 
-    **Algorithm**: :math:`x_{k+1} = x_k - \frac1L \nabla f(x_k)` (``rules.make("sgd", lr=1/L)``).
+    **Algorithm**: :math:`x_{k+1} = x_k - \gamma \nabla f(x_k)`, :math:`0 < \gamma \le 1/L`
+    (``rules.make("sgd", lr=gamma)``; default γ = 1/L).
 
     **Guarantee** (k ≥ 1):
 
-    .. math:: f(x_k) - f_\star \le \frac{L\,\|x_0 - x_\star\|^2}{2k}.
+    .. math:: f(x_k) - f_\star \le \frac{\|x_0 - x_\star\|^2}{2k\gamma}
+              \quad\bigl(= L\|x_0 - x_\star\|^2/(2k) \text{ at } \gamma = 1/L\bigr).
 
     Parameters
     ----------
-    L : smoothness constant; dist0_sq : :math:`\|x_0-x_\star\|^2`; k : number of steps.
+    L : smoothness constant; dist0_sq : :math:`\|x_0-x_\star\|^2`; k : number of steps;
+    lr : the step γ (refused outside (0, 1/L]: the theorem says nothing there).
 
     References
     ----------
     .. [1] A. Beck, *First-Order Methods in Optimization*, SIAM 2017, Theorem 10.21 (proximal
-           gradient with constant step 1/L; g = 0 gives gradient descent).
+           gradient with constant step 1/L; g = 0 gives gradient descent; the same proof gives
+           :math:`R^2/(2k\gamma)` for any γ ≤ 1/L).
     """
-    return L * dist0_sq / (2 * k)
+    h = _step_h("gd_convex_bound", L, lr)
+    _require("gd_convex_bound", "dist0_sq", dist0_sq, 0.0, float("inf"))
+    _require("gd_convex_bound", "k", k, 0.0, float("inf"), lo_open=True)
+    return L * dist0_sq / (2 * k * h)
 
 
 def gd_convex_tight_bound(L: Number, dist0_sq: Number, k: Number, lr: Number = None) -> Number:
@@ -133,7 +190,8 @@ def gd_convex_tight_bound(L: Number, dist0_sq: Number, k: Number, lr: Number = N
     **Problem class**: f convex and L-smooth.
 
     **Algorithm**: :math:`x_{k+1} = x_k - \gamma \nabla f(x_k)` with :math:`0 < \gamma \le 1/L`
-    (default :math:`\gamma = 1/L`).
+    (default :math:`\gamma = 1/L`); other steps are refused (for 1 < h < 2 the worst case is
+    the larger quantity of :class:`~precond_theory.problems.GDWorstCase`).
 
     **Guarantee** (tight: attained by a Huber function in one dimension):
 
@@ -149,7 +207,9 @@ def gd_convex_tight_bound(L: Number, dist0_sq: Number, k: Number, lr: Number = N
            worst-case performance of first-order methods", Math. Program. 161:307-345, 2017
            (the same value computed by performance estimation; PEPit ``wc_gradient_descent``).
     """
-    h = 1 if lr is None else lr * L
+    h = _step_h("gd_convex_tight_bound", L, lr)
+    _require("gd_convex_tight_bound", "dist0_sq", dist0_sq, 0.0, float("inf"))
+    _require("gd_convex_tight_bound", "k", k, 0.0, float("inf"), lo_open=True)
     return L * dist0_sq / (4 * k * h + 2)
 
 
@@ -197,16 +257,29 @@ def gd_quadratic_rate(mu: Number, L: Number, lr: Number = None) -> Number:
     return _max(abs(1 - lr * mu), abs(1 - lr * L))
 
 
-def gd_strongly_convex_bound(mu: Number, L: Number, dist0_sq: Number, k: Number) -> Number:
-    r"""Bound on :math:`\|x_k-x_\star\|^2` for gradient descent at γ = 2/(μ+L), μ-strongly convex f.
+def gd_strongly_convex_bound(mu: Number, L: Number, dist0_sq: Number, k: Number, lr: Number = None) -> Number:
+    r"""Bound on :math:`\|x_k-x_\star\|^2` for gradient descent, μ-strongly convex L-smooth f.
 
-    .. math:: \|x_k - x_\star\|^2 \le \Bigl(\frac{\kappa-1}{\kappa+1}\Bigr)^{2k}\|x_0-x_\star\|^2.
+    For :math:`0 < \gamma \le 2/(\mu+L)` (default γ = 2/(μ+L); other steps refused):
+
+    .. math:: \|x_k - x_\star\|^2 \le \Bigl(1 - \frac{2\gamma\mu L}{\mu+L}\Bigr)^{k}\|x_0-x_\star\|^2
+              \quad\Bigl(= \Bigl(\frac{\kappa-1}{\kappa+1}\Bigr)^{2k}\|x_0-x_\star\|^2
+              \text{ at } \gamma = \tfrac{2}{\mu+L}\Bigr).
 
     References
     ----------
     .. [1] Y. Nesterov, *Introductory Lectures on Convex Optimization*, 2004, Theorem 2.1.15.
     """
-    return gd_quadratic_rate(mu, L) ** (2 * k) * dist0_sq
+    fn = "gd_strongly_convex_bound"
+    _require(fn, "mu", mu, 0.0, float("inf"), lo_open=True)
+    _require(fn, "L", L, 0.0, float("inf"), lo_open=True)
+    if _numeric(mu) is not None and _numeric(L) is not None and float(mu) > float(L):
+        raise ValueError(f"{fn}: mu = {mu!r} > L = {L!r}")
+    if lr is None:
+        return gd_quadratic_rate(mu, L) ** (2 * k) * dist0_sq
+    _require(fn, "lr * (mu + L) / 2", lr * (mu + L) / 2, 0.0, 1.0, lo_open=True,
+             why="the theorem needs 0 < lr <= 2/(mu + L)")
+    return (1 - 2 * lr * mu * L / (mu + L)) ** k * dist0_sq
 
 
 def linear_rate_of_metric(rho: Number, metric: str) -> Number:
@@ -263,7 +336,7 @@ def heavy_ball_quadratic_rate(mu: Number, L: Number) -> Number:
 
 
 # --------------------------------------------------------------------------------------- Nesterov
-def nesterov_convex_bound(L: Number, dist0_sq: Number, k: Number) -> Number:
+def nesterov_convex_bound(L: Number, dist0_sq: Number, k: Number, lr: Number = None) -> Number:
     r"""Nesterov's accelerated gradient (FISTA form) on L-smooth convex functions.
 
     **Algorithm**: :math:`y_k = x_k + \alpha_k(x_k - x_{k-1})`, :math:`x_{k+1} = y_k - \frac1L\nabla f(y_k)`
@@ -271,9 +344,11 @@ def nesterov_convex_bound(L: Number, dist0_sq: Number, k: Number) -> Number:
 
     **Guarantee** (k ≥ 1):
 
-    .. math:: f(x_k) - f_\star \le \frac{2L\,\|x_0 - x_\star\|^2}{(k+1)^2}.
+    .. math:: f(x_k) - f_\star \le \frac{2L\,\|x_0 - x_\star\|^2}{(k+1)^2}
+              \quad\Bigl(\frac{2\|x_0 - x_\star\|^2}{s(k+1)^2} \text{ for a step } s \le 1/L\Bigr).
 
-    The exact worst case of the (k-1)/(k+2) variant, computed by performance estimation, is
+    ``lr`` (the step s) is refused outside (0, 1/L].  The exact worst case of the (k-1)/(k+2)
+    variant, computed by performance estimation, is
     :math:`2L\|x_0-x_\star\|^2/(k^2+5k+6)` ([2], Table 1).
 
     References
@@ -283,7 +358,9 @@ def nesterov_convex_bound(L: Number, dist0_sq: Number, k: Number) -> Number:
     .. [2] A. Taylor, J. Hendrickx, F. Glineur, "Exact worst-case performance of first-order
            methods for composite convex optimization", SIAM J. Optim. 27(3), 2017, Table 1.
     """
-    return 2 * L * dist0_sq / (k + 1) ** 2
+    h = _step_h("nesterov_convex_bound", L, lr)
+    _require("nesterov_convex_bound", "dist0_sq", dist0_sq, 0.0, float("inf"))
+    return 2 * L * dist0_sq / (h * (k + 1) ** 2)
 
 
 def nesterov_strongly_convex_parameters(mu: Number, L: Number) -> tuple[Number, Number]:
@@ -307,7 +384,8 @@ def nesterov_strongly_convex_rate(mu: Number, L: Number) -> Number:
     return 1 - _sqrt(mu / L)
 
 
-def nesterov_strongly_convex_bound(mu: Number, L: Number, f_gap0: Number, dist0_sq: Number, k: Number) -> Number:
+def nesterov_strongly_convex_bound(mu: Number, L: Number, f_gap0: Number, dist0_sq: Number, k: Number,
+                                   lr: Number = None, momentum: Number = None) -> Number:
     r"""Nesterov with :func:`nesterov_strongly_convex_parameters` on μ-strongly convex L-smooth f.
 
     **Guarantee**:
@@ -315,11 +393,21 @@ def nesterov_strongly_convex_bound(mu: Number, L: Number, f_gap0: Number, dist0_
     .. math:: f(x_k) - f_\star \le \Bigl(1 - \frac{1}{\sqrt\kappa}\Bigr)^k
               \Bigl(f(x_0) - f_\star + \frac{\mu}{2}\|x_0-x_\star\|^2\Bigr).
 
+    ``lr``/``momentum`` other than those parameters are refused (the theorem is about them only).
+
     References
     ----------
     .. [1] Y. Nesterov, *Introductory Lectures on Convex Optimization*, 2004, Theorem 2.2.3 with
            scheme (2.2.19).
     """
+    fn = "nesterov_strongly_convex_bound"
+    _require(fn, "mu", mu, 0.0, float("inf"), lo_open=True)
+    _require(fn, "L", L, 0.0, float("inf"), lo_open=True)
+    s_opt, a_opt = nesterov_strongly_convex_parameters(mu, L)
+    if lr is not None:
+        _close(fn, "lr", lr, s_opt)
+    if momentum is not None:
+        _close(fn, "momentum", momentum, a_opt)
     return nesterov_strongly_convex_rate(mu, L) ** k * (f_gap0 + mu * dist0_sq / 2)
 
 
@@ -363,6 +451,11 @@ def adagrad_regret_bound(T: Number, D_inf: Number, G_inf: Number, dim: Number, l
     .. [1] J. Duchi, E. Hazan, Y. Singer, "Adaptive subgradient methods for online learning and
            stochastic optimization", JMLR 12:2121-2159, 2011, Theorem 5 and Corollary 6.
     """
+    fn = "adagrad_regret_bound"
+    _require(fn, "D_inf", D_inf, 0.0, float("inf"), lo_open=True)
+    _require(fn, "G_inf", G_inf, 0.0, float("inf"))
+    if lr is not None:
+        _require(fn, "lr", lr, 0.0, float("inf"), lo_open=True)
     eta = _sqrt(D_inf**2 / 2) if lr is None else lr
     return (D_inf**2 / (2 * eta) + eta) * dim * G_inf * _sqrt(T)
 
@@ -409,6 +502,12 @@ def sgd_nonconvex_bound(T: Number, L: Number, f_gap0: Number, sigma: Number, lr:
            stochastic programming", SIAM J. Optim. 23(4):2341-2368, 2013, Theorem 2.1 and
            Corollary 2.2 (same order; their constants differ).
     """
+    fn = "sgd_nonconvex_bound"
+    _require(fn, "L", L, 0.0, float("inf"), lo_open=True)
+    _require(fn, "f_gap0", f_gap0, 0.0, float("inf"))
+    _require(fn, "sigma", sigma, 0.0, float("inf"))
+    if lr is not None:
+        _step_h(fn, L, lr)
     gamma = sgd_nonconvex_step(T, L, f_gap0, sigma) if lr is None else lr
     return 2 * f_gap0 / (T * gamma) + L * gamma * sigma**2
 
@@ -433,8 +532,8 @@ def adam_type_nonconvex() -> StatedRate:
     .. [2] A. Défossez, L. Bottou, F. Bach, N. Usunier, "A simple convergence proof of Adam and
            Adagrad", TMLR 2022: O(d ln T/√T) for Adam with β1 < β2.
     """
-    return StatedRate("adam", "min_grad_norm_sq", -0.5, 1.0, "upper_bound", "exact",
-                      "min_{t<=T} E||grad f(x_t)||^2 = O(log T / sqrt T)",
+    return StatedRate("amsgrad", "min_grad_norm_sq", -0.5, 1.0, "upper_bound", "exact",
+                      "min_{t<=T} E||grad f(x_t)||^2 = O(log T / sqrt T) (AMSGrad, AdaFom; not constant-beta2 Adam)",
                       ("L-smooth", "bounded below", "bounded gradients", "alpha_t = alpha/sqrt(t)"),
                       "Chen, Liu, Sun, Hong, ICLR 2019, Theorem 3.1 and Corollary 3.1")
 
@@ -452,7 +551,7 @@ def amsgrad_nonconvex() -> StatedRate:
 
 
 def amsgrad_regret() -> StatedRate:
-    r"""AMSGrad's online-convex regret :math:`O(\sqrt{T})`.
+    r"""AMSGrad's online-convex regret :math:`O(\sqrt{T\log T})` in the worst case.
 
     **Assumptions**: convex f_t, bounded feasible set (diameter D∞), ‖g_t‖∞ ≤ G∞,
     :math:`\alpha_t = \alpha/\sqrt t`, :math:`\beta_{1,t}\le\beta_1`, :math:`\beta_1/\sqrt{\beta_2} < 1`.
@@ -465,7 +564,8 @@ def amsgrad_regret() -> StatedRate:
     .. [1] S. J. Reddi, S. Kale, S. Kumar, "On the convergence of Adam and beyond", ICLR 2018,
            Theorem 4 and Corollary 1.
     """
-    return StatedRate("amsgrad", "regret", 0.5, 0.0, "upper_bound", "exact", "R_T = O(sqrt T)",
+    return StatedRate("amsgrad", "regret", 0.5, 0.5, "upper_bound", "exact",
+                      "R_T = O(sqrt(T log T)) (O(sqrt T) for sparse gradients)",
                       ("online convex", "bounded feasible set", "bounded gradients", "alpha_t = alpha/sqrt(t)"),
                       "Reddi, Kale, Kumar, ICLR 2018, Theorem 4")
 

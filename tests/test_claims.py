@@ -13,6 +13,7 @@ from precond_theory.cli import app
 from precond_theory.problems import make_quadratic
 from precond_theory.rates import check, check_claim
 from precond_theory.run import run
+from precond_theory.verify.instances import INSTANCES
 
 
 def convex_quadratic():
@@ -65,7 +66,7 @@ def test_catalog_holds_classical_false_and_seed_claims():
     for c in cat.values():
         if c.setup is not None:
             rules.get(c.setup.rule)
-            assert c.setup.problem["name"] in problems.available(), c.name
+            assert c.setup.problem["name"] in (*problems.available(), *INSTANCES), c.name
     with pytest.raises(ValueError, match="unknown claim 'nope'; catalog claims: .*gd_convex"):
         get_claim("nope")
 
@@ -251,7 +252,11 @@ def test_cli_check_file_and_errors(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("metric = \n")
     for args, match in ((["check", "--file", str(bad)], "not valid TOML"), (["check", "nope"], "unknown claim 'nope'"),
-                        (["check"], "either a catalog claim NAME or --file"),
+                        (["check"], "exactly one of a catalog claim NAME, --file claim.toml or --all"),
+                        (["check", "gd_convex", "--all"], "exactly one of"),
+                        (["check", "gd_convex", "--mutant", "lr_x3"], "unknown mutant 'lr_x3'"),
+                        (["check", "gd_convex", "--replicates", "3"], "--replicates applies to --power only"),
+                        (["check", "gd_convex", "--power", "--mutant", "sign_flip"], "give one of them"),
                         (["check", "ye_preconditioned_local"], "has no setup"),
                         (["check", "sgd_nonconvex", "--horizons", "100,0,400"], "got horizon 0"),
                         (["check", "sgd_nonconvex", "--horizons", "100,x"], "comma-separated"),

@@ -195,7 +195,8 @@ def test_explicit_bound_is_checked():
     assert check_arrays(c, k, 0.9 / np.maximum(k, 1), context=ctx).verdict == "consistent"  # L R^2/(2k) = 1/k
     rc = check_arrays(c, k, 1.1 / np.maximum(k, 1), context=ctx)
     assert rc.verdict == "violated" and "exceeded" in rc.reason
-    assert "not checked" in check_arrays(c, k, 0.9 / np.maximum(k, 1)).reason
+    with pytest.raises(ValueError, match="bound 'gd_convex_bound' needs L, dist0_sq"):
+        check_arrays(c, k, 0.9 / np.maximum(k, 1))
 
 
 # -------------------------------------------------------------------------------- calibration

@@ -1,18 +1,20 @@
-"""``precond-theory check``: check a convergence claim (from the catalog or a TOML file) on its setup.
-
-
-"""
+"""``precond-theory check``: check a convergence claim (from the catalog or a TOML file) on its setup,
+optionally its power against rule mutants; a thin layer over :mod:`precond_theory.verify`."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import platform
+from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from ._app import app, console, fail
+from ._app import app, console, escape, fail
 
 __all__ = ["check"]
 
@@ -31,74 +33,147 @@ def _parse_horizons(text: str | None) -> list[int] | None:
 
 
 def _list_catalog() -> None:
-    from ..claims import catalog
+    from ..verify.claims import catalog
 
     t = Table(title="claims catalog")
     t.add_column("name", no_wrap=True)
     t.add_column("law")
     t.add_column("fidelity", no_wrap=True)
-    t.add_column("setup", no_wrap=True)
+    t.add_column("covers", overflow="fold")
+    t.add_column("mutants", overflow="fold")
     t.add_column("source", overflow="fold")
     for name, c in catalog().items():
-        t.add_row(name, c.law(), c.fidelity.upper(), "yes" if c.setup else "-", c.source)
+        t.add_row(name, c.law(), c.fidelity.upper(), c.covers, ", ".join(c.mutants) or "-", c.source)
     console.print(t)
+
+
+def _write_json(path: Path, command: str, columns: list[str], rows: list[list[Any]], notes: str = "") -> None:
+    data = {"command": command,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "date": date.today().isoformat(), "columns": columns, "rows": rows}
+    if notes:
+        data["notes"] = notes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    console.print(f"wrote {path}")
+
+
+def _fitted(rc: Any) -> str:
+    fitted = rc.order if rc.claim.shape == "power" else rc.rate
+    return "-" if math.isnan(fitted) else f"{fitted:.4g}"
 
 
 @app.command("check")
 def check(
     name: Optional[str] = typer.Argument(None, help="Catalog claim name (see --list)."),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="TOML file with one claim or one table per claim."),
+    all_claims: bool = typer.Option(False, "--all", help="Every catalog claim with a setup."),
     seeds: Optional[int] = typer.Option(None, "--seeds", help="Replicate runs (default: the claim's setup)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Steps of a trajectory claim (default: the setup's)."),
     horizons: Optional[str] = typer.Option(None, "--horizons",
                                            help="Comma-separated horizons T of a per-horizon claim."),
     level: float = typer.Option(0.95, "--level", help="Confidence level of the intervals."),
+    mutant: Optional[str] = typer.Option(None, "--mutant", help="Check a mutant of the setup's rule instead."),
+    power: bool = typer.Option(False, "--power", help="Rejection rate of each declared mutant and acceptance rate "
+                               "of the unmutated rule over --replicates replicates."),
+    replicates: int = typer.Option(20, "--replicates", help="Replicates of the experiment for --power."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the table as docs-table JSON."),
     out: Path = typer.Option(Path("results/check"), "--out", "-o", help="Folder for the figures."),
     list_claims: bool = typer.Option(False, "--list", help="List the catalog and exit."),
 ) -> None:
-    """Check a convergence claim on its setup: fitted order or rate, interval, verdict, figure."""
+    """Check a convergence claim on its setup: assumptions, fitted order or rate, interval, verdict, figure."""
     if list_claims:
         _list_catalog()
         return
-    from ..claims import get_claim, load_claims
-    from ..plotting import plot_rate_check, save_figure
-    from ..rates import check_claim
+    from ..verify.claims import catalog, get_claim, load_claims
 
     try:
-        if (name is None) == (file is None):
-            raise ValueError("give either a catalog claim NAME or --file claim.toml (see --list for names)")
-        claims = {name: get_claim(name)} if name is not None else load_claims(file)
+        if sum((name is not None, file is not None, all_claims)) != 1:
+            raise ValueError("give exactly one of a catalog claim NAME, --file claim.toml or --all (see --list)")
+        if all_claims:
+            claims = {n: c for n, c in catalog().items() if c.setup is not None}
+        else:
+            claims = {name: get_claim(name)} if name is not None else load_claims(file)
         hz = _parse_horizons(horizons)
-        if seeds is not None and seeds < 1:
-            raise ValueError(f"--seeds must be a positive integer; got {seeds}")
-        if steps is not None and steps < 1:
-            raise ValueError(f"--steps must be a positive integer; got {steps}")
+        for opt, v in (("--seeds", seeds), ("--steps", steps)):
+            if v is not None and v < 1:
+                raise ValueError(f"{opt} must be a positive integer; got {v}")
+        if replicates < 1:
+            raise ValueError(f"--replicates must be a positive integer; got {replicates}")
+        if power and mutant is not None:
+            raise ValueError("--power measures the declared mutants; --mutant checks one: give one of them")
+        if not power and replicates != 20:
+            raise ValueError("--replicates applies to --power only")
         for cname, c in claims.items():
             if c.setup is None:
                 raise ValueError(f"claim {cname!r} has no setup, so there is nothing to run: add a [{cname}.setup] "
                                  "table (rule, rule_params, problem, oracle, steps or horizons, seeds), or check it "
-                                 "from Python with rates.check_claim(claim, rule, problem, ...)")
+                                 "from Python with verify.check_claim(claim, rule, problem, ...)")
+        kw = {k: v for k, v in (("seeds", seeds), ("steps", steps), ("horizons", hz)) if v is not None}
+        target = "--all" if all_claims else (name if name is not None else f"--file {file}")
+        opts = "".join(f" --{k} {v if k != 'horizons' else horizons}" for k, v in kw.items())
+        command = f"precond-theory check {target}{opts}" + (f" --json {json_out}" if json_out else "")
+        if power:
+            _power(claims, kw, replicates, level, json_out, command.replace("check ", f"check --power --replicates "
+                                                                              f"{replicates} ", 1))
+            return
+        from ..verify.runner import check_claim
+
         results = []
         for cname, c in claims.items():
-            console.print(f"[bold]{cname}[/]: {c.law()} ({c.fidelity}) - running {c.setup.rule} on "
-                          f"{c.setup.problem.get('name')}")
-            results.append((cname, check_claim(c, seeds=seeds, steps=steps, horizons=hz, level=level)))
+            what = f" (mutant {mutant})" if mutant else ""
+            console.print(f"[bold]{escape(cname)}[/]: {escape(c.law())} ({c.fidelity}) - running "
+                          f"{c.setup.rule}{what} on {c.setup.problem.get('name')}", highlight=False)
+            results.append((cname, check_claim(c, level=level, mutant=mutant, **kw)))
     except (ValueError, TypeError) as exc:
         fail(str(exc))
+    _print_results(results)
+    if json_out is not None:
+        rows = [[f"`{n}`", escape(rc.claim.law()), rc.claim.fidelity, rc.claim.covers or "-", _fitted(rc),
+                 rc.interval_text, rc.verdict] for n, rc in results]
+        columns = ["claim", "law", "fidelity", "theorem covers", "fitted", "interval", "verdict"]
+        _write_json(json_out, command, columns, rows)
+    from ..plotting import plot_rate_check, save_figure
+
+    for cname, rc in results:
+        path = save_figure(plot_rate_check(rc), Path(out) / f"{cname}.png")
+        console.print(f"figure: {path}")
+
+
+def _print_results(results: list[tuple[str, Any]]) -> None:
     t = Table(title="convergence claims")
     for col, kw in (("claim", {}), ("law", {}), ("fitted", {"justify": "right"}), ("interval", {"justify": "right"}),
                     ("claimed", {"justify": "right"}), ("verdict", {})):
         t.add_column(col, **kw)
     for cname, rc in results:
-        fitted = rc.order if rc.claim.shape == "power" else rc.rate
-        fitted_text = "-" if math.isnan(fitted) else f"{fitted:.4g}"
         claimed = "-" if rc.claimed is None else f"{rc.claimed:.4g}"
         style = _STYLE[rc.verdict]
-        t.add_row(cname, rc.claim.law(), fitted_text, rc.interval_text, claimed, f"[{style}]{rc.verdict}[/]")
+        t.add_row(cname, escape(rc.claim.law()), _fitted(rc), rc.interval_text, claimed, f"[{style}]{rc.verdict}[/]")
     console.print(t)
     for cname, rc in results:
-        console.print(f"[bold]{cname}[/] [{_STYLE[rc.verdict]}]{rc.verdict}[/]: {rc.reason}", highlight=False,
-                      soft_wrap=True)
-    for cname, rc in results:
-        path = save_figure(plot_rate_check(rc), Path(out) / f"{cname}.png")
-        console.print(f"figure: {path}")
+        console.print(f"[bold]{escape(cname)}[/] [{_STYLE[rc.verdict]}]{rc.verdict}[/]: {escape(rc.reason)}",
+                      highlight=False, soft_wrap=True)
+
+
+def _power(claims: dict[str, Any], kw: dict[str, Any], replicates: int, level: float, json_out: Path | None,
+           command: str) -> None:
+    from ..verify.power import power
+
+    columns = ["claim", "rule", "replicates", "rate", f"{100 * level:g}% interval", "verdicts", "first miss"]
+    t = Table(title=f"power over {replicates} replicates (rejection of each mutant, acceptance of the rule)")
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    rows = []
+    for cname, c in claims.items():
+        console.print(f"[bold]{escape(cname)}[/]: unmutated + {', '.join(c.mutants) or 'no declared mutants'}",
+                      highlight=False)
+        for r in power(c, replicates=replicates, level=level, **kw):
+            cells = r.cells()
+            rows.append([f"`{cells[0]}`", *cells[1:6], cells[6].replace("|", "/")[:120]])
+            t.add_row(*[escape(x) for x in cells])
+    console.print(t)
+    if json_out is not None:
+        _write_json(json_out, command, columns, rows,
+                    notes="rate: fraction of replicates whose verdict is 'violated' (mutants) or 'consistent' "
+                    "(unmutated rule); Clopper-Pearson interval; exact runs without an oracle are deterministic "
+                    "(one run decides).")

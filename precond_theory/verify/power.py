@@ -1,0 +1,116 @@
+r"""Power of a claim's check: how often it rejects each declared mutant, and how often it accepts
+the unmutated rule, over independent replicates of the experiment.
+
+For a claim with a stochastic oracle, ``replicates`` copies of the whole experiment (each with the
+setup's number of seeds) run in **one** batched call per rule (:func:`check_claim` with
+``replicates=``); the rejection rate of a mutant is the fraction of replicates whose verdict is
+``violated``, with an exact (Clopper–Pearson) interval.  Exact runs without an oracle are
+deterministic: one run decides, and the row says so (no interval is claimed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .claims import Claim
+from .mutants import MutantNotApplicable, MutantRefused, check_names
+from .runner import check_claim
+from .verdict import as_claim
+
+__all__ = ["PowerRow", "power", "clopper_pearson", "TRUE_RULE", "TARGET"]
+
+#: Label of the unmutated rule's row.
+TRUE_RULE = "(unmutated)"
+#: Target power (rejection of each declared mutant, acceptance of the true rule).
+TARGET = 0.95
+
+
+def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact two-sided interval of a binomial proportion."""
+    from scipy import stats
+
+    if n < 1:
+        raise ValueError(f"n must be >= 1; got {n}")
+    a = 1 - level
+    lo = 0.0 if successes == 0 else float(stats.beta.ppf(a / 2, successes, n - successes + 1))
+    hi = 1.0 if successes == n else float(stats.beta.ppf(1 - a / 2, successes + 1, n - successes))
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class PowerRow:
+    """One claim x rule row: ``rate`` is the rejection rate (``violated``) of a mutant, or the
+    acceptance rate (``consistent``) of the unmutated rule; ``status`` is ``"ok"``,
+    ``"not applicable"``, ``"refused"`` (the rule's validation refuses the mutant) or ``"error"``."""
+
+    claim: str
+    mutant: str
+    status: str
+    n: int = 0
+    deterministic: bool = False
+    rate: float = math.nan
+    ci: tuple[float, float] = (math.nan, math.nan)
+    counts: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def meets_target(self) -> bool:
+        return self.status == "ok" and (self.rate >= TARGET if self.deterministic else self.ci[0] >= TARGET - 0.1
+                                        and self.rate >= TARGET)
+
+    def cells(self) -> list[str]:
+        """Table cells: claim, rule, n, rate, interval, verdict counts, note."""
+        if self.status != "ok":
+            return [self.claim, self.mutant, "-", "-", "-", self.status, self.note]
+        what = "accepts" if self.mutant == TRUE_RULE else "rejects"
+        ci = "deterministic" if self.deterministic else f"[{self.ci[0]:.2f}, {self.ci[1]:.2f}]"
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
+        return [self.claim, self.mutant, str(self.n), f"{what} {self.rate:.2f}", ci, counts, self.note]
+
+
+def _row(name: str, mutant: str, rcs: list[Any], level: float) -> PowerRow:
+    counts = Counter(rc.verdict for rc in rcs)
+    want = "consistent" if mutant == TRUE_RULE else "violated"
+    k, n = counts.get(want, 0), len(rcs)
+    deterministic = n == 1
+    ci = (k / n, k / n) if deterministic else clopper_pearson(k, n, level)
+    note = ""
+    if k < n:  # the first verdict that missed, in words
+        miss = next(rc for rc in rcs if rc.verdict != want)
+        note = f"{miss.verdict}: {miss.reason[:160]}"
+    return PowerRow(name, mutant, "ok", n, deterministic, k / n, ci, dict(counts), note)
+
+
+def power(claim: Claim | str, *, mutants: Sequence[str] | None = None, replicates: int = 20, level: float = 0.95,
+          seed: int = 0, **overrides: Any) -> list[PowerRow]:
+    """Rejection rate of each mutant (default: the claim's declared ``mutants``) and acceptance
+    rate of the unmutated rule on the claim's setup, over ``replicates`` independent replicates.
+
+    ``overrides`` (``steps``, ``seeds``, ``horizons``) are passed to :func:`check_claim`.
+    """
+    c = as_claim(claim)
+    if c.setup is None:
+        raise ValueError(f"claim {c.name or '(unnamed)'} has no setup to run; power needs one")
+    names = check_names(c.mutants if mutants is None else tuple(mutants), "mutants")
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise ValueError(f"replicates must be a positive integer; got replicates={replicates!r}")
+    rows = []
+    for m in (None, *names):
+        label = TRUE_RULE if m is None else m
+        try:
+            rcs = check_claim(c, mutant=m, replicates=replicates, level=level, seed=seed, **overrides)
+        except MutantNotApplicable as exc:
+            rows.append(PowerRow(c.name, label, "not applicable", note=str(exc)))
+            continue
+        except MutantRefused as exc:
+            rows.append(PowerRow(c.name, label, "refused", note=str(exc)))
+            continue
+        except (ValueError, TypeError, FloatingPointError) as exc:
+            rows.append(PowerRow(c.name, label, "error", note=str(exc)[:200]))
+            continue
+        rows.append(_row(c.name, label, rcs, level))
+    return rows
