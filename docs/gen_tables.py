@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
         text = page.read_text()
         new = regenerate(text)
         if new != text:
-            stale.append(page.relative_to(ROOT))
+            stale.append(page.relative_to(ROOT) if page.is_relative_to(ROOT) else page)
             if not check:
                 page.write_text(new)
     if check and stale:
