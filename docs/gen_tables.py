@@ -43,9 +43,19 @@ def render(data: dict) -> str:
 
 
 def regenerate(text: str) -> str:
+    """``text`` with every generated block rendered from its data file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a block names a data file that does not exist (run the command that writes it).
+    """
     def sub(m: re.Match) -> str:
-        data = json.loads((ROOT / m["src"]).read_text())
-        return m.group(1) + render(data) + m.group(4)
+        path = ROOT / m["src"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{m['src']} does not exist: run the command that measures it "
+                                    "(python docs/tables.py --list names the docs' own)")
+        return m.group(1) + render(json.loads(path.read_text())) + m.group(4)
 
     return BLOCK.sub(sub, text)
 
@@ -59,7 +69,11 @@ def main(argv: list[str]) -> int:
     stale = []
     for page in pages():
         text = page.read_text()
-        new = regenerate(text)
+        try:
+            new = regenerate(text)
+        except (FileNotFoundError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            print(f"error: {page.name}: {exc}")
+            return 2
         if new != text:
             stale.append(page.relative_to(ROOT) if page.is_relative_to(ROOT) else page)
             if not check:

@@ -225,8 +225,9 @@ def machine() -> str:
     import numpy as np
 
     blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    load = f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
     return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, OPENBLAS_NUM_THREADS={blas}")
+            f"NumPy {np.__version__}, OPENBLAS_NUM_THREADS={blas}{load}")
 
 
 def measure(name: str) -> dict:

@@ -108,3 +108,11 @@ def test_readme_describes_the_default_experiment_as_configured():
              f"kappa = {cfg['problem']['kappa']:g}, {words[len(cfg['seeds'])]} random starts each, "
              f"{cfg['steps']} steps")
     assert claim in text, f"README does not say: {claim}"
+
+
+def test_a_block_without_data_is_an_error(tmp_path, monkeypatch, capsys):
+    page = tmp_path / "p.md"
+    page.write_text("# p\n\n<!-- generated: docs/data/no_such_table.json -->\n<!-- /generated -->\n")
+    monkeypatch.setattr(gen, "pages", lambda: [page])
+    assert gen.main(["--check"]) == 2
+    assert "no_such_table.json does not exist" in capsys.readouterr().out
