@@ -194,3 +194,15 @@ def test_check_error_keeps_the_table_name(tmp_path):
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: ") and result.output.count("\n") == 1
     assert "[my_claim.setup]" in result.output
+
+
+def test_run_prints_bracketed_paths_literally(tmp_path):
+    """User text (names, paths) inside Rich output keeps its brackets."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('name = "tiny"\nsteps = 5\nseeds = [0]\nrecord = 5\n'
+                   '[problem]\nname = "quadratic"\ndim = 2\nkappa = 4.0\n'
+                   '[[rules]]\nname = "sgd"\nlr = 0.1\n')
+    out = tmp_path / "[bold]out"
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"table:  {out / 'tiny' / 'table.parquet'}" in result.output

@@ -43,7 +43,8 @@ def _list_catalog() -> None:
     t.add_column("mutants", overflow="fold")
     t.add_column("source", overflow="fold")
     for name, c in catalog().items():
-        t.add_row(name, c.law(), c.fidelity.upper(), c.covers, ", ".join(c.mutants) or "-", c.source)
+        t.add_row(*(escape(str(v)) for v in (name, c.law(), c.fidelity.upper(), c.covers,
+                                              ", ".join(c.mutants) or "-", c.source)))
     console.print(t)
 
 
@@ -55,7 +56,7 @@ def _write_json(path: Path, command: str, columns: list[str], rows: list[list[An
         data["notes"] = notes
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1) + "\n")
-    console.print(f"wrote {path}")
+    console.print(f"wrote {escape(str(path))}", highlight=False, soft_wrap=True)
 
 
 def _fitted(rc: Any) -> str:
@@ -123,7 +124,7 @@ def check(
         for cname, c in claims.items():
             what = f" (mutant {mutant})" if mutant else ""
             console.print(f"[bold]{escape(cname)}[/]: {escape(c.law())} ({c.fidelity}) - running "
-                          f"{c.setup.rule}{what} on {c.setup.problem.get('name')}", highlight=False)
+                          + escape(f"{c.setup.rule}{what} on {c.setup.problem.get('name')}"), highlight=False)
             results.append((cname, check_claim(c, level=level, mutant=mutant, **kw)))
     except (ValueError, TypeError) as exc:
         fail(str(exc))
@@ -137,7 +138,7 @@ def check(
 
     for cname, rc in results:
         path = save_figure(plot_rate_check(rc), Path(out) / f"{cname}.png")
-        console.print(f"figure: {path}")
+        console.print(f"figure: {escape(str(path))}", highlight=False, soft_wrap=True)
 
 
 def _print_results(results: list[tuple[str, Any]]) -> None:
@@ -148,7 +149,8 @@ def _print_results(results: list[tuple[str, Any]]) -> None:
     for cname, rc in results:
         claimed = "-" if rc.claimed is None else f"{rc.claimed:.4g}"
         style = _STYLE[rc.verdict]
-        t.add_row(cname, escape(rc.claim.law()), _fitted(rc), rc.interval_text, claimed, f"[{style}]{rc.verdict}[/]")
+        t.add_row(escape(cname), escape(rc.claim.law()), _fitted(rc), escape(rc.interval_text), claimed,
+                  f"[{style}]{rc.verdict}[/]")
     console.print(t)
     for cname, rc in results:
         console.print(f"[bold]{escape(cname)}[/] [{_STYLE[rc.verdict]}]{rc.verdict}[/]: {escape(rc.reason)}",

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ._app import app, console, fail
+from ._app import app, console, escape, fail
 
 
 @app.command("run")
@@ -41,12 +41,13 @@ def run_cmd(
         if timeout <= 0:
             raise ValueError(f"--timeout must be > 0 seconds; got {timeout}")
         folder = out / cfg.name
-        console.print(f"[bold]{cfg.name}[/]: {describe_sweep(cfg)}, {cfg.steps} steps on {cfg.problem['name']} "
-                      f"({cfg.source})" + (f", scheduler {scheduler}" if scheduler else ""), highlight=False)
+        console.print(f"[bold]{escape(cfg.name)}[/]: " + escape(
+            f"{describe_sweep(cfg)}, {cfg.steps} steps on {cfg.problem['name']} ({cfg.source})"
+            + (f", scheduler {scheduler}" if scheduler else "")), highlight=False)
         total = sum(len(cfg.seeds) * _n_configs(r) for r in cfg.rules)
         with progress_bar(f"sweep {cfg.name}", total=total) as advance:
             table = run_sweep(cfg, folder, resume=resume, scheduler=scheduler, timeout=timeout, progress=advance,
-                              log=lambda line: console.print(f"  {line}", highlight=False, soft_wrap=True))
+                              log=lambda line: console.print(f"  {escape(str(line))}", highlight=False, soft_wrap=True))
         done = table.attrs["sweep"]
         console.print(f"  parts: {done['computed']} computed, {done['cached']} reused", highlight=False)
         metric = "f_gap" if "objective_f_gap" in table.columns else "grad_norm_sq"
@@ -60,11 +61,11 @@ def run_cmd(
         view.add_column(name, justify=justify, no_wrap=name != "swept")
     for r in summary.itertuples():
         rule = r.rule if r.fidelity == "EXACT" else f"{r.rule} ({r.fidelity})"
-        view.add_row(rule, r.configuration or "-", str(r.runs), f"{r.median:.2e}",
+        view.add_row(escape(rule), escape(r.configuration or "-"), str(r.runs), f"{r.median:.2e}",
                      f"{r.q25:.1e}..{r.q75:.1e}", str(r.diverged))
     console.print(view)
-    console.print(f"table:  {folder / 'table.parquet'}", highlight=False, soft_wrap=True)
-    console.print(f"figure: {fig}", highlight=False, soft_wrap=True)
+    console.print(f"table:  {escape(str(folder / 'table.parquet'))}", highlight=False, soft_wrap=True)
+    console.print(f"figure: {escape(str(fig))}", highlight=False, soft_wrap=True)
 
 
 def _n_configs(spec: dict) -> int:
