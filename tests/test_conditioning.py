@@ -299,3 +299,95 @@ def test_scaling_bad_input():
         C.row_norm_scaling(np.diag([1.0, 0.0]))
     with pytest.raises(ValueError, match="method"):
         C.diagonal_scaling(np.eye(2), "best")
+
+
+# ------------------------------------------------------------------- anytime brackets
+def householder_operator(lam: np.ndarray, seed: int = 0):
+    """hvp of Q diag(lam) Q^T with Q two Householder reflections (dense, O(n) per product)."""
+    rng = np.random.default_rng(seed)
+    n = lam.size
+    u1, u2 = rng.standard_normal(n), rng.standard_normal(n)
+    u1, u2 = u1 / np.linalg.norm(u1), u2 / np.linalg.norm(u2)
+    perm = rng.permutation(n)
+    lam = lam[perm]
+
+    def hvp(v):
+        v = v - 2 * (u1 @ v) * u1
+        v = v - 2 * (u2 @ v) * u2
+        v = lam * v
+        v = v - 2 * (u2 @ v) * u2
+        return v - 2 * (u1 @ v) * u1
+
+    return hvp
+
+
+def contains(r: C.EigenvalueBracket, lo: float, hi: float) -> bool:
+    """The two brackets contain the true extreme eigenvalues (Ritz side up to the rounding allowance)."""
+    return (r.lower_min <= lo <= r.lambda_min + r.rounding) and (r.lambda_max - r.rounding <= hi <= r.upper_max)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bracket_contains_dense_eigenvalues(seed):
+    n = 300
+    H = rotated(n, np.geomspace(1e-3, 1.0, n), seed=seed)  # dense geometric spectrum: no gap at either end
+    w = np.linalg.eigvalsh(H)
+    r = C.eigenvalue_bracket(lambda v: H @ v, n, rtol=1e-2, seed=seed)
+    assert r.certified and r.stopped == "converged"
+    assert contains(r, w[0], w[-1])
+    assert r.width_min <= 1e-2 * r.lambda_min and r.width_max <= 1e-2 * r.lambda_max
+    lmin, lmax = r
+    assert (lmin, lmax) == (r.lambda_min, r.lambda_max)
+
+
+def test_bracket_n2000_gapless_and_preconditioned_indefinite():
+    n = 2000
+    lam = np.geomspace(1e-2, 1.0, n)
+    r = C.eigenvalue_bracket(householder_operator(lam), n, rtol=1e-2)
+    assert r.certified and contains(r, lam[0], lam[-1])
+    H = rotated(150, np.concatenate([[-2.0], np.geomspace(0.1, 5.0, 149)]), seed=3)
+    p = np.random.default_rng(0).uniform(0.5, 2.0, 150)
+    w = np.linalg.eigvalsh(np.sqrt(p)[:, None] * H * np.sqrt(p)[None, :])
+    r = C.eigenvalue_bracket(lambda v: H @ v, 150, p=p, rtol=1e-3)
+    assert r.certified and contains(r, w[0], w[-1])
+
+
+def test_bracket_rejects_a_wrong_operator():
+    """A certified bracket of a slightly different operator excludes the true eigenvalue."""
+    n = 300
+    H = rotated(n, np.geomspace(1e-3, 1.0, n))
+    w = np.linalg.eigvalsh(H)
+    r = C.eigenvalue_bracket(lambda v: 1.03 * (H @ v), n, rtol=1e-2)
+    assert r.certified and not contains(r, w[0], w[-1])
+
+
+def test_bracket_flags_a_too_small_budget():
+    n = 1000
+    lam = np.geomspace(1e-5, 1.0, n)
+    hvp = householder_operator(lam)
+    seen = []
+    r = C.eigenvalue_bracket(hvp, n, max_hvp=60, callback=seen.append)
+    assert not r.certified and r.stopped == "max_hvp" and r.n_hvp == 60
+    assert r.width_min > 1e-3 * r.lambda_min  # too wide to certify 1e-3, and honest about it
+    assert contains(r, lam[0], lam[-1])
+    assert seen and [s["n_hvp"] for s in seen] == sorted(s["n_hvp"] for s in seen) and seen[-1]["n_hvp"] == 60
+    r = C.eigenvalue_bracket(hvp, n, max_seconds=1e-9)
+    assert not r.certified and r.stopped == "max_seconds"
+
+
+def test_bracket_invariant_subspace_is_exact():
+    d = np.repeat([0.5, 2.0, 7.0], 20)  # three distinct eigenvalues: the Krylov space is invariant after 3 products
+    r = C.eigenvalue_bracket(lambda v: d * v, 60)
+    assert r.stopped == "invariant" and r.certified and r.n_hvp <= 2 + 4
+    assert r.lambda_min == pytest.approx(0.5, rel=1e-12) and r.lambda_max == pytest.approx(7.0, rel=1e-12)
+
+
+def test_bracket_bad_input():
+    H = np.eye(3)
+    with pytest.raises(ValueError, match="confidence"):
+        C.eigenvalue_bracket(lambda v: H @ v, 3, confidence=1.0)
+    with pytest.raises(ValueError, match="max_hvp"):
+        C.eigenvalue_bracket(lambda v: H @ v, 3, max_hvp=0)
+    with pytest.raises(TypeError, match="callback"):
+        C.eigenvalue_bracket(lambda v: H @ v, 3, callback=3)
+    with pytest.raises(ValueError, match="symmetric"):
+        C.eigenvalue_bracket(lambda v: np.triu(np.ones((3, 3))) @ v, 3)

@@ -11,7 +11,8 @@ Contents
 * Dense, batched over leading axes, on any array-API backend: :func:`spectrum`,
   :func:`condition_number`, :func:`preconditioned_spectrum` (diagonal ``p`` or dense SPD ``M``),
   all returning or using a :class:`ConditioningReport`.
-* Matrix-free: :func:`extreme_eigenvalues` (both ends of the spectrum from Hessian-vector
+* Matrix-free: :func:`eigenvalue_bracket` (anytime bracket of both ends within a budget of
+  products or seconds, O(n) memory) and :func:`extreme_eigenvalues` (both ends of the spectrum from Hessian-vector
   products only; Lanczos with full reorthogonalization and thick restarts by default, SciPy /
   cupyx ARPACK or LOBPCG on request).
 * Along a run: :func:`tracking_metrics` gives the ``metrics=`` mapping of
@@ -58,6 +59,7 @@ References
 from __future__ import annotations
 
 from ._shared import SCALINGS, ConvergenceWarning
+from .bracket import EigenvalueBracket, eigenvalue_bracket
 from .dense import ConditioningReport, condition_number, preconditioned_spectrum, spectrum
 from .matrix_free import ExtremeEigenvalues, extreme_eigenvalues
 from .scalings import (
@@ -74,10 +76,12 @@ __all__ = [
     "SCALINGS",
     "ConditioningReport",
     "ConvergenceWarning",
+    "EigenvalueBracket",
     "ExtremeEigenvalues",
     "OptimalScaling",
     "condition_number",
     "diagonal_scaling",
+    "eigenvalue_bracket",
     "extreme_eigenvalues",
     "jacobi_scaling",
     "optimal_diagonal_scaling",

@@ -164,7 +164,9 @@ def extreme_eigenvalues(
     reorth : {"auto", "full", "none"}
         Lanczos reorthogonalization: ``"full"`` (two passes of classical Gram–Schmidt against
         the stored basis, with thick restarts when the basis is full), ``"none"`` (three-term
-        recurrence, O(n) memory).  ``"auto"`` = ``"full"``.
+        recurrence, O(n) memory and O(n) work per product).  ``"auto"``: ``"full"`` when ``ncv`` is
+        given or the whole unrestarted basis (``min(n, maxiter)`` vectors) fits in ``memory_budget``
+        and has at most 1,000 vectors, else ``"none"``.
     memory_budget : int
         Bytes for the stored Lanczos basis (default 256 MiB; ``ncv <= budget / (n * itemsize)``).
     v0 : array, shape ``(n,)``, optional
@@ -206,6 +208,13 @@ def extreme_eigenvalues(
     values are kept, so both ends keep improving.  Spectra whose ends are separated from the
     bulk (the usual case for Hessians with a few outliers, and the benchmark operator)
     converge in a number of products independent of n.
+
+    **Large or gapless problems.** Full reorthogonalization costs O(k n) per product and thick
+    restarts discard the Krylov information a gapless end needs, so beyond 1,000 vectors
+    ``reorth="auto"`` runs the plain recurrence, whose cost grows with the number of products
+    only; loss of orthogonality there creates copies of converged Ritz values, which never move
+    the extreme ones.  For an anytime estimate with a (probabilistic) bracket within a budget of
+    products or seconds, and progress reports, use :func:`~precond_theory.conditioning.eigenvalue_bracket`.
 
     **Stopping test.** An end converges when its Ritz residual
     :math:`\beta_k|e_k^\top s| \le \max(\text{rtol}\,|\theta|,\ 8\varepsilon\max(|\theta_{\min}|,|\theta_{\max}|))`.
@@ -277,8 +286,11 @@ def extreme_eigenvalues(
         cap = max(20, int(memory_budget // (n * itemsize)))
         m = min(n, maxiter, cap) if ncv is None else check_int("ncv", ncv, 3)
         m = max(3, min(m, n)) if n >= 3 else n
-        out = _lanczos(op, q0, xp=xp, n=n, rtol=rtol, eps=eps, maxiter=maxiter, ncv=m,
-                       full=(reorth != "none"), which=which)
+        # "auto": full reorthogonalization only when the unrestarted basis is small enough that its
+        # O(k^2 n) cost stays modest; beyond, the O(n)-per-product recurrence (see Notes)
+        full = reorth == "full" or (
+            reorth == "auto" and (ncv is not None or m == min(n, maxiter) <= AUTO_FULL_MAX))
+        out = _lanczos(op, q0, xp=xp, n=n, rtol=rtol, eps=eps, maxiter=maxiter, ncv=m, full=full, which=which)
     elif method == "arpack":
         out = _arpack(op, q0, xp=xp, dtype=dtype, n=n, rtol=rtol, eps=eps, maxiter=maxiter, ncv=ncv, which=which)
     else:
@@ -289,6 +301,10 @@ def extreme_eigenvalues(
                       f"lambda_min={lmin:.6g} (residual {rmin:.2g}), lambda_max={lmax:.6g} (residual {rmax:.2g}); "
                       "raise maxiter", ConvergenceWarning, stacklevel=2)
     return ExtremeEigenvalues(lmin, lmax, rmin, rmax, op.count, restarts, converged, method, n, eps)
+
+
+#: largest unrestarted basis for which reorth="auto" reorthogonalizes fully (cost O(k^2 n))
+AUTO_FULL_MAX = 1000
 
 
 def _tridiag_end(alpha: np.ndarray, beta: np.ndarray, index: int) -> tuple[float, float]:
@@ -326,6 +342,7 @@ def _lanczos(op: _Operator, q: Array, *, xp: Any, n: int, rtol: float, eps: floa
     rmin = rmax = math.inf
     want_min, want_max = which in ("both", "min"), which in ("both", "max")
     check_every = 1
+    amax = bmax = 0.0
     for it in range(maxiter):
         w = op(q)
         if full:
@@ -352,12 +369,14 @@ def _lanczos(op: _Operator, q: Array, *, xp: Any, n: int, rtol: float, eps: floa
             tnorm = float(np.max(np.abs(diag))) + 2 * (float(np.max(np.abs(off))) if k > 1 else 0.0)
         elif full:
             tnorm = float(np.max(np.abs(T[:k, :k]))) * 2
-        else:
-            diag, off = np.asarray(alphas), np.asarray(betas)
-            tnorm = float(np.max(np.abs(diag))) + 2 * (float(np.max(np.abs(off))) if k > 1 else 0.0)
+        else:  # running maxima: O(1) per product (the arrays are built at the checks only)
+            amax, bmax = max(amax, abs(alphas[-1])), max(bmax, betas[-1] if betas else 0.0)
+            tnorm = amax + 2 * bmax
         invariant = beta <= eps * tnorm
         complete = full and not restarted and k == n
         if invariant or complete or last or (it + 1) % check_every == 0 or (full and k == m):
+            if not full:
+                diag, off = np.asarray(alphas), np.asarray(betas)
             if full and restarted:
                 theta, Y = np.linalg.eigh(T[:k, :k])
                 tmin, tmax = float(theta[0]), float(theta[-1])
