@@ -82,6 +82,38 @@ def _adam_element(xi, gi, mi, vi, vmi, wd, b1, omb1, b2, omb2, eps, bc2, sbc2, n
 
 
 @njit(**JIT)
+def _adam_row(x, g, m, v, vmax, C, j, K, coupled, decoupled, ams, dmode, lo, hi):
+    """Coordinates lo..hi-1 of one run (1-D views); the torch defaults (and AdamW) take a
+    branch-free loop that LLVM vectorizes, every other option the general element function."""
+    wd, b1, omb1, b2, omb2 = C[0, j], C[1, j], C[2, j], C[3, j], C[4, j]
+    eps, bc2, sbc2, nc, dc = C[5, j], C[6, j], C[7, j], C[8, j], C[9, j]
+    if not coupled and ams == 0 and dmode == 2:
+        if decoupled:
+            for i in range(lo, hi):
+                xi, gi = x[i], g[i]
+                mi = b1 * m[i] + omb1 * gi
+                vi = b2 * v[i] + omb2 * (gi * gi)
+                m[i] = mi
+                v[i] = vi
+                x[i] = xi + (nc * mi / (math.sqrt(vi) / sbc2 + eps) - dc * xi)
+        else:
+            for i in range(lo, hi):
+                gi = g[i]
+                mi = b1 * m[i] + omb1 * gi
+                vi = b2 * v[i] + omb2 * (gi * gi)
+                m[i] = mi
+                v[i] = vi
+                x[i] = x[i] + nc * mi / (math.sqrt(vi) / sbc2 + eps)
+        return
+    for i in range(lo, hi):
+        vm = vmax[i] if ams else K[0]
+        x[i], m[i], v[i], vm = _adam_element(x[i], g[i], m[i], v[i], vm, wd, b1, omb1, b2, omb2, eps, bc2, sbc2,
+                                             nc, dc, coupled, decoupled, ams, dmode)
+        if ams:
+            vmax[i] = vm
+
+
+@njit(**JIT)
 def adam_kernel(x, g, m, v, vmax, C, K, coupled, decoupled, ams, dmode):
     """Adam family.  C rows: wd, b1, 1-b1, b2, 1-b2, eps, bc2, bc2**0.5, -(lr c), decoupled factor.
     ams 0: none, 1: max of raw v, 2: max of v / bc2.  dmode 0: sqrt(vv)+eps, 1: sqrt(vv+eps),
@@ -89,14 +121,8 @@ def adam_kernel(x, g, m, v, vmax, C, K, coupled, decoupled, ams, dmode):
     R, n = x.shape
     per_run = C.shape[1] > 1
     for r in range(R):
-        j = r if per_run else 0
-        for i in range(n):
-            vm = vmax[r, i] if ams else K[0]
-            x[r, i], m[r, i], v[r, i], vm = _adam_element(
-                x[r, i], g[r, i], m[r, i], v[r, i], vm, C[0, j], C[1, j], C[2, j], C[3, j], C[4, j], C[5, j],
-                C[6, j], C[7, j], C[8, j], C[9, j], coupled, decoupled, ams, dmode)
-            if ams:
-                vmax[r, i] = vm
+        vm = vmax[r] if ams else vmax[0]
+        _adam_row(x[r], g[r], m[r], v[r], vm, C, r if per_run else 0, K, coupled, decoupled, ams, dmode, 0, n)
 
 
 @njit(cache=True, fastmath=False, error_model="numpy", nogil=True, parallel=True)
@@ -107,18 +133,10 @@ def adam_kernel_parallel(x, g, m, v, vmax, C, K, coupled, decoupled, ams, dmode,
     nch = (n + chunk - 1) // chunk
     for t in prange(R * nch):
         r = t // nch
-        j = r if per_run else 0
         lo = (t % nch) * chunk
-        hi = min(n, lo + chunk)
-        wd, b1, omb1, b2, omb2 = C[0, j], C[1, j], C[2, j], C[3, j], C[4, j]
-        eps, bc2, sbc2, nc, dc = C[5, j], C[6, j], C[7, j], C[8, j], C[9, j]
-        for i in range(lo, hi):
-            vm = vmax[r, i] if ams else K[0]
-            x[r, i], m[r, i], v[r, i], vm = _adam_element(
-                x[r, i], g[r, i], m[r, i], v[r, i], vm, wd, b1, omb1, b2, omb2, eps, bc2, sbc2, nc, dc,
-                coupled, decoupled, ams, dmode)
-            if ams:
-                vmax[r, i] = vm
+        vm = vmax[r] if ams else vmax[0]
+        _adam_row(x[r], g[r], m[r], v[r], vm, C, r if per_run else 0, K, coupled, decoupled, ams, dmode,
+                  lo, min(n, lo + chunk))
 
 
 @njit(**JIT)
