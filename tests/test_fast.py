@@ -14,8 +14,9 @@ import pytest
 
 pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed: compiled steps are not available")
 
-from precond_theory import fast, problems, rules  # noqa: E402
+from precond_theory import fast, rules  # noqa: E402
 from precond_theory.fast import _plans  # noqa: E402
+from precond_theory.problems import make_quadratic  # noqa: E402
 from precond_theory.rules.base import hp  # noqa: E402
 
 MAX_ULP = 4
@@ -161,9 +162,6 @@ def compare_trajectory(rule: Any, dtype: Any, ref_rule: Any = None, steps: int =
     return worst
 
 
-CASES = [(cls, kw) for cls in sorted(_plans.PLANS, key=lambda c: c.name) for kw in option_grid(cls)]
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cls", sorted(_plans.PLANS, key=lambda c: c.name), ids=lambda c: c.name)
 def test_compiled_equals_reference_every_option(cls, dtype):
@@ -268,9 +266,7 @@ def test_run_records_the_kernel():
     if "kernel" not in inspect.signature(rules_run()).parameters:
         pytest.skip("precond_theory.run has no kernel= argument yet (helper 'run' adds the hook)")
     run = rules_run()
-    problem = problems.make("quadratic", n=6, kappa=10.0) if "quadratic" in problems.available() else None
-    if problem is None:
-        pytest.skip("no 'quadratic' problem in the registry")
+    problem = make_quadratic(6, 10.0)
     rule = rules.Adam(lr=0.05)
     ref = run(rule, problem, steps=50, kernel="reference")
     fast_ = run(rule, problem, steps=50, kernel="numba")

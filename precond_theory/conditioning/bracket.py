@@ -49,7 +49,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import check_choice, check_int, check_range
-from .._xp import asarray, to_numpy
+from .._xp import asarray
 from ._shared import Array
 from .dense import _check_diagonal
 from .matrix_free import _dot, _norm, _Operator, _resolve_vector_space, _tridiag_end
@@ -291,5 +291,3 @@ def _bracket(diag: np.ndarray, off: np.ndarray, beta: float, k: int, n: int, del
     return {"lambda_min": tmin, "lambda_max": tmax, "lower_min": lower, "upper_max": upper,
             "residual_min": abs(beta * ymin), "residual_max": abs(beta * ymax), "rounding": rounding}
 
-
-del to_numpy

@@ -8,7 +8,6 @@ table ``C`` and hands x, g, the state buffers and ``C`` to one kernel.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -376,5 +375,3 @@ PLANS: dict[type, type[Plan]] = {
     adaptive.AMSGrad: AdamPlan, adaptive.AdamW: AdamPlan, adaptive.NAdam: NAdamPlan,
     resilient.AdaRem: AdaRemPlan, ravine.AdamRAG: AdamRAGPlan,
 }
-
-del math

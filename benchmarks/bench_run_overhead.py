@@ -1,0 +1,193 @@
+"""Per-step cost of small runs and sweeps, and the memory of a large sweep, against torch.optim.
+
+Three measurements, each interleaved in one process (one repeat of every contender per round,
+median over rounds); torch is an optional benchmark dependency:
+
+* ``single``: one run, n = 10, 5,000 steps on a rotated quadratic, µs per step: ``run()`` with
+  the reference step, ``run(kernel="numba")`` when ``run`` has the hook, the compiled step in a
+  bare loop (``g = problem.grad(x); state = step(x, g, state, k)``: the floor a lean ``run()``
+  can reach) and a ``torch.optim`` loop (gradient ``A p - b`` by torch ops, ``opt.step()``);
+* ``sweep``: 1,000 learning rates at n = 100, µs per run-step: one batched ``run()`` against a
+  ``torch.optim`` loop over runs (a sample of runs, scaled);
+* ``memory``: in a fresh process, a 10^4-run Adam sweep at n = 1,000 with ``record="log"``:
+  peak RSS growth during ``run()`` against the bytes of x, the state and the recorded metrics.
+
+Threads: numba, torch and OpenBLAS are set to one thread.  Usage::
+
+    python benchmarks/bench_run_overhead.py [--quick] [--json-dir docs/data]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import inspect  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from precond_theory import rules, run  # noqa: E402
+from precond_theory.fast import compile_step  # noqa: E402
+from precond_theory.problems import make_quadratic  # noqa: E402
+
+HAS_HOOK = "kernel" in inspect.signature(run).parameters
+RULES = {"sgd": dict(lr=0.005, momentum=0.9), "adam": dict(lr=0.01)}
+
+
+def machine() -> str:
+    import numba
+
+    return (f"{os.cpu_count()}-core {platform.machine()} (shared development machine, load average "
+            f"{os.getloadavg()[0]:.1f}), numpy {np.__version__}, numba {numba.__version__}, one thread each")
+
+
+def bare_loop(rule, problem, steps: int, x0: np.ndarray) -> None:
+    x = x0.copy()
+    state = rule.init(x)
+    step = compile_step(rule, x, state, kernel="numba")
+    for k in range(steps):
+        state = step(x, problem.grad(x), state, k)
+
+
+def torch_loop(name: str, A: np.ndarray, x0: np.ndarray, steps: int, lr: Any = None, xs: Any = None) -> None:
+    import torch
+
+    At = torch.from_numpy(A)
+    b = At @ torch.from_numpy(np.asarray(xs))  # grad = A (p - x*) = A p - b
+    p = torch.nn.Parameter(torch.from_numpy(x0.copy()))
+    kw = dict(RULES[name]) if lr is None else dict(RULES[name], lr=lr)
+    opt = torch.optim.SGD([p], **kw) if name == "sgd" else torch.optim.Adam([p], **kw)
+    with torch.no_grad():
+        for _ in range(steps):
+            p.grad = At @ p - b
+            opt.step()
+
+
+def interleaved(contenders: dict, rounds: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def single(rounds: int, steps: int) -> dict:
+    problem = make_quadratic(10, 100.0, seed=0)
+    A = np.asarray(problem.A) if hasattr(problem, "A") else None
+    x0 = np.asarray(problem.default_x0())
+    rows = []
+    for name, kw in RULES.items():
+        rule = rules.make(name, **kw)
+        c = {"run() reference": lambda: run(rule, problem, steps=steps, **({"kernel": "reference"} if HAS_HOOK else {}))}
+        if HAS_HOOK:
+            c["run(kernel='numba')"] = lambda: run(rule, problem, steps=steps, kernel="numba")
+        c["compiled step, bare loop"] = lambda: bare_loop(rule, problem, steps, x0)
+        if A is not None:
+            c["torch.optim loop"] = lambda: torch_loop(name, A, x0, steps, xs=problem.x_star)
+        bare_loop(rule, problem, 2, x0)  # compile
+        t = interleaved(c, rounds)
+        us = {k: v / steps * 1e6 for k, v in t.items()}
+        print(f"single n=10 {name}: " + ", ".join(f"{k} {v:.1f} us/step" for k, v in us.items()))
+        for k, v in us.items():
+            rows.append([name, k, f"{v:.1f}", f"{us.get('torch.optim loop', float('nan')) / v:.2f}"])
+    return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "columns": ["rule", "path", "µs per step", "torch loop / this"], "rows": rows,
+            "notes": f"n = 10 rotated quadratic (kappa = 100), {steps:,} steps, median of {rounds} interleaved "
+                     f"rounds; run() kernel hook {'present' if HAS_HOOK else 'not yet on main when measured'}."}
+
+
+def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int = 10) -> dict:
+    problem = make_quadratic(n, 100.0, seed=0)
+    A = np.asarray(problem.A)
+    x0 = np.asarray(problem.default_x0())
+    lrs = np.geomspace(1e-4, 1e-2, runs)
+    rows = []
+    for name in RULES:
+        rule = rules.make(name, **dict(RULES[name], lr=lrs[:, None]))
+        c = {"batched run()": lambda: run(rule, problem, steps=steps)}
+        if HAS_HOOK:
+            c["batched run(kernel='numba')"] = lambda: run(rule, problem, steps=steps, kernel="numba")
+        c[f"torch.optim loop over runs ({sample} timed)"] = lambda: [torch_loop(name, A, x0, steps, float(lr), problem.x_star)
+                                                                     for lr in lrs[:sample]]
+        t = interleaved(c, rounds)
+        per = {k: v / (steps * (sample if k.startswith("torch") else runs)) * 1e6 for k, v in t.items()}
+        torch_us = next(v for k, v in per.items() if k.startswith("torch"))
+        print(f"sweep {runs} runs n={n} {name}: " + ", ".join(f"{k} {v:.3f} us/run-step" for k, v in per.items()))
+        for k, v in per.items():
+            rows.append([name, k, f"{v:.3f}", f"{torch_us / v:.0f}x"])
+    return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "columns": ["rule", "path", "µs per run-step", "torch loop / this"], "rows": rows,
+            "notes": f"{runs} learning rates log-spaced in [1e-4, 1e-2], n = {n}, {steps} steps, median of {rounds} "
+                     "interleaved rounds; the torch loop is timed on a sample of runs and scaled per run-step."}
+
+
+MEMORY_CHILD = r"""
+import os, resource, sys, json
+import numpy as np
+from precond_theory import rules, run
+from precond_theory.problems import make_quadratic
+runs, n, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+problem = make_quadratic(n, 100.0, seed=0)
+rule = rules.Adam(lr=np.geomspace(1e-4, 1e-1, runs)[:, None])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tr = run(rule, problem, steps=steps, record="log")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+metrics = sum(v.nbytes for v in tr.metrics.values())
+print(json.dumps({"base_kib": base, "peak_kib": peak, "metrics_bytes": metrics, "array_bytes": runs * n * 8,
+                  "n_metrics": len(tr.metrics), "n_records": len(tr.steps)}))
+"""
+
+
+def memory(runs: int, n: int, steps: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(runs), str(n), str(steps)], capture_output=True,
+                         text=True, check=True, env=dict(os.environ))
+    m = json.loads(out.stdout.strip().splitlines()[-1])
+    arr = m["array_bytes"]
+    state = 3 * arr  # x and Adam's m, v
+    growth = (m["peak_kib"] - m["base_kib"]) * 1024
+    print(f"memory {runs} runs x n={n}: peak RSS growth {growth / 2**20:.0f} MiB; x + state {state / 2**20:.0f} MiB "
+          f"+ metrics {m['metrics_bytes'] / 2**20:.2f} MiB; one (runs, n) array = {arr / 2**20:.0f} MiB")
+    rows = [[f"{runs:,} x {n:,}", f"{growth / 2**20:.0f}", f"{state / 2**20:.0f}", f"{m['metrics_bytes'] / 2**20:.2f}",
+             f"{growth / arr:.1f}"]]
+    return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "columns": ["runs x n", "peak RSS growth (MiB)", "x + Adam state (MiB)", "recorded metrics (MiB)",
+                        "growth in (runs, n) float64 arrays"],
+            "rows": rows,
+            "notes": f"Adam, float64, {steps} steps, record='log' ({m['n_records']} record points, {m['n_metrics']} "
+                     "metrics); peak RSS from getrusage in a fresh process, minus the RSS before run()."}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json-dir", default=None)
+    a = ap.parse_args(argv)
+    q = a.quick
+    results = {
+        "run_single": single(rounds=3 if q else 7, steps=1000 if q else 5000),
+        "run_sweep": sweep(rounds=3, steps=50 if q else 200),
+        "run_memory": memory(1000 if q else 10_000, 1000, 5 if q else 20),
+    }
+    if a.json_dir:
+        for name, data in results.items():
+            with open(os.path.join(a.json_dir, f"{name}.json"), "w") as fh:
+                json.dump(data, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
