@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="n <= 10^4")
     ap.add_argument("--budget", type=float, default=60.0, help="seconds per bracket")
+    ap.add_argument("--sizes", type=int, nargs="+", default=None, help="these n only")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
-    sizes = [10**3, 10**4] if a.quick else [10**3, 10**4, 10**5, 10**6]
+    sizes = a.sizes or ([10**3, 10**4] if a.quick else [10**3, 10**4, 10**5, 10**6])
     rows = []
     for n in sizes:
         hvp = operator(n)
