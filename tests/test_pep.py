@@ -169,3 +169,40 @@ def test_from_rule_maps_the_fixed_step_rules():
         pep.from_rule(rules.make("sgd", lr=np.array([[0.1], [0.2]])), 1.0)
     with pytest.raises(ValueError, match="dampening"):
         pep.from_rule(rules.make("sgd", lr=0.1, momentum=0.5, dampening=0.5), 1.0)
+
+
+# --------------------------------------------------------------------- the catalog side by side
+@needs_sdp
+def test_compare_tight_claim_matches_pep_and_runs_stay_below():
+    rows = pep.compare("gd_convex_tight", N=(1, 3), budget=600)
+    assert [r.N for r in rows] == [1, 3]
+    for r in rows:
+        assert r.theory == pytest.approx(r.pep, abs=1e-6)  # Drori-Teboulle is tight
+        assert 0.95 * r.pep <= r.empirical <= r.pep * (1 + 1e-6)  # the search approaches it from below
+    loose = pep.compare("gd_convex", N=2, empirical=False)[0]
+    assert loose.theory > 1.5 * loose.pep and loose.empirical is None  # the classical bound is valid, not tight
+
+
+@needs_sdp
+def test_compare_shows_heavy_ball_beyond_quadratics():
+    rows = pep.compare("heavy_ball_quadratic", N=4, empirical=False)
+    by_class = {r.function_class: r.pep for r in rows}
+    assert by_class["strongly convex"] > 2 * by_class["quadratic"]  # the claim's class is quadratics only
+
+
+@needs_sdp
+def test_pep_refutes_a_bound_used_outside_its_theorem():
+    # GD at h = 1.9 (lr = 1.9/L): the exact worst case is (1 - h)^2 L R^2 / 2 = 0.405 after one step (a quadratic);
+    # a "tight bound" L R^2 / (4 N h + 2) = 0.104 evaluated there is below it, so the PEP refutes it
+    r = pep.worst_case("gd", N=1, L=1.0, h=1.9)
+    assert r.value == pytest.approx(0.405, abs=1e-6)
+    try:
+        bound = theory.gd_convex_tight_bound(1.0, 1.0, 1, lr=1.9)
+    except ValueError:
+        return  # the bound refuses a step outside its theorem: also right
+    assert bound < r.value - 0.1
+
+
+def test_compare_unknown_claim_lists_the_supported_ones():
+    with pytest.raises(LookupError, match="gd_convex_tight"):
+        pep.compare("adam_type_nonconvex")

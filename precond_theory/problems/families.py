@@ -59,7 +59,9 @@ class PiecewiseQuadratic(ArrayBacked, AbstractProblem):
     :math:`f(x) = \sum_i \varphi(x_i)` is L-smooth and μ-strongly convex with
     :math:`L = \max_j s_j`, :math:`\mu = \min_j s_j` (exact), ``x_star = 0``, ``f_star = 0``.
     Batched: ``breakpoints`` ``(*batch, m)``, ``slopes`` ``(*batch, m+1)``; ``L``, ``mu`` are
-    then host arrays of the batch shape.
+    then host arrays of the batch shape.  With ``convex=False`` (:func:`make_piecewise_quadratic`
+    with ``nonconvex=True``) slopes may be negative: f is L-smooth with :math:`L = \max_j|s_j|`,
+    0 is a stationary point, and ``x_star``, ``f_star``, ``mu`` are None.
     """
 
     _data: ClassVar[str] = "ref"
@@ -68,6 +70,7 @@ class PiecewiseQuadratic(ArrayBacked, AbstractProblem):
     slopes: Array  # (*batch, m + 1)
     L_host: Any = 1.0
     mu_host: Any = 0.0
+    convex: bool = True
     name: str = "piecewise_quadratic"
     params: dict = field(default_factory=dict)
     f_star: Any = 0.0
@@ -82,10 +85,12 @@ class PiecewiseQuadratic(ArrayBacked, AbstractProblem):
 
     @property
     def mu(self) -> Any:  # type: ignore[override]
-        return self.mu_host
+        return self.mu_host if self.convex else None
 
     @property
     def x_star(self) -> Array:  # type: ignore[override]
+        if not self.convex:
+            return None
         return self.xp.zeros((*self.batch_shape, self.dim), dtype=self.dtype)
 
     def _parts(self, x: Array) -> tuple[Any, Array, Array, Array]:
@@ -117,12 +122,13 @@ class PiecewiseQuadratic(ArrayBacked, AbstractProblem):
 
 
 def make_piecewise_quadratic(breakpoints: Any = (), slopes: Any = (1.0,), *, dim: int = 1, x0: Any = 1.0,
-                             xp: Any = np, dtype: Any = None) -> PiecewiseQuadratic:
+                             nonconvex: bool = False, xp: Any = np, dtype: Any = None) -> PiecewiseQuadratic:
     """Piecewise quadratic with curvature ``slopes[j]`` between ``breakpoints`` (see
     :class:`PiecewiseQuadratic`); arrays with leading batch axes give a batched family.
 
     ``breakpoints`` ``(*batch, m)`` strictly increasing along the last axis, ``slopes``
-    ``(*batch, m+1)`` non-negative, ``x0`` a number or an array broadcastable to ``(*batch, dim)``.
+    ``(*batch, m+1)`` non-negative (any sign with ``nonconvex=True``), ``x0`` a number or an array
+    broadcastable to ``(*batch, dim)``.
     Lessard's function is ``make_piecewise_quadratic([1, 2], [25, 1, 25], x0=3.3)``.
     """
     dim = check_int("dim", dim, 1)
@@ -142,17 +148,20 @@ def make_piecewise_quadratic(breakpoints: Any = (), slopes: Any = (1.0,), *, dim
     s = np.broadcast_to(s, (*batch, s.shape[-1])).copy()
     if np.any(np.diff(b, axis=-1) <= 0):
         raise ValueError("breakpoints must be strictly increasing along the last axis")
-    check_range("slopes", s, 0.0)
+    if not isinstance(nonconvex, bool):
+        raise TypeError(f"nonconvex must be True or False; got {nonconvex!r}")
+    check_range("slopes", s, -np.inf if nonconvex else 0.0)
     try:
         start = np.broadcast_to(np.asarray(x0, dtype=np.float64), (*batch, dim)).copy()
     except ValueError:
         raise ValueError(f"x0 must broadcast to (*batch, dim) = {(*batch, dim)}; got shape {np.shape(x0)}") from None
     check_range("x0", start)
-    L, mu = s.max(axis=-1), s.min(axis=-1)
+    L, mu = np.abs(s).max(axis=-1), s.min(axis=-1)
     dt = resolve_dtype(xp, dtype)
     return PiecewiseQuadratic(ref=to_xp(start, xp, dt), breakpoints=to_xp(b, xp, dt), slopes=to_xp(s, xp, dt),
                               L_host=float(L) if L.ndim == 0 else L, mu_host=float(mu) if mu.ndim == 0 else mu,
-                              params=dict(dim=dim, m=int(b.shape[-1])))
+                              convex=not nonconvex, f_star=None if nonconvex else 0.0,
+                              params=dict(dim=dim, m=int(b.shape[-1]), nonconvex=nonconvex))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -17,7 +17,7 @@ The objectives below turn a rule and a generic family into ratios:
   contraction per step / claimed rate (Lessard et al.'s heavy-ball cycle has ratio 1/ρ).
 
 :func:`nonconvergence_map` runs the numeric search over a (step, momentum) grid and
-:func:`precond_theory.verify.pep.cycle_value` is its performance-estimation counterpart.
+:func:`cycle_map` (:func:`cycle_gap`) is its performance-estimation counterpart.
 """
 
 from __future__ import annotations
@@ -33,25 +33,28 @@ import numpy as np
 from .._checks import check_int, check_range
 
 __all__ = ["Param", "SearchResult", "search", "regret_objective", "rate_objective", "regret_growth",
-           "RegretObjective", "RateObjective",
+           "RegretObjective", "RateObjective", "PepObjective", "pep_objective", "cycle_gap", "cycle_map", "CYCLE_TOL",
            "measured_rate", "nonconvergence_map"]
 
 
 @dataclass(frozen=True)
 class Param:
     """A searched parameter: uniform in ``[lo, hi]`` with ``shape``; ``sort`` sorts the last axis
-    (e.g. breakpoints)."""
+    (e.g. breakpoints); ``extremes`` is the probability that a fresh sample of an entry is one of
+    the two ends (worst cases often sit there, e.g. curvatures μ or L)."""
 
     lo: float
     hi: float
     shape: tuple[int, ...] = ()
     sort: bool = False
+    extremes: float = 0.0
 
     def __post_init__(self) -> None:
         check_range("lo", self.lo)
         check_range("hi", self.hi, self.lo)
         if not isinstance(self.shape, tuple) or any(not isinstance(s, int) or s < 1 for s in self.shape):
             raise ValueError(f"shape must be a tuple of positive ints; got {self.shape!r}")
+        check_range("extremes", self.extremes, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,14 @@ class SearchResult:
 
 
 def _sample_uniform(space: Mapping[str, Param], n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {k: rng.uniform(p.lo, p.hi, size=(n, *p.shape)) for k, p in space.items()}
+    out = {}
+    for k, p in space.items():
+        v = rng.uniform(p.lo, p.hi, size=(n, *p.shape))
+        if p.extremes:
+            end = np.where(rng.random(v.shape) < 0.5, p.lo, p.hi)
+            v = np.where(rng.random(v.shape) < p.extremes, end, v)
+        out[k] = v
+    return out
 
 
 def _finish(space: Mapping[str, Param], cand: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -272,7 +282,7 @@ def rate_objective(rule: Any, *, mu: float, L: float, rate: float, breakpoints: 
     r"""Objective and space for 1-d piecewise quadratics with curvatures in [μ, L] (Lessard-type).
 
     Candidates: ``breakpoints`` sorted points in [-box, box], curvatures in [μ, L] on the
-    ``breakpoints + 1`` pieces, and a start :math:`x_0 \in [-box, box]` (``breakpoints=0``:
+    ``breakpoints + 1`` pieces (half of the fresh samples at μ or L), and a start :math:`x_0 \in [-box, box]` (``breakpoints=0``:
     quadratics only).  Every candidate is L-smooth and μ-strongly convex with minimiser 0.  The
     ratio is :func:`measured_rate` / ``rate``: above 1 the run contracts slower than claimed
     (up to the constant's T-th root: heavy ball on quadratics, :math:`e_k \le Ck\rho^k`, scores
@@ -284,7 +294,7 @@ def rate_objective(rule: Any, *, mu: float, L: float, rate: float, breakpoints: 
     breakpoints = check_int("breakpoints", breakpoints, 0)
     T = check_int("T", T, 2 * window + 2)
     check_range("box", box, 0.0, lo_open=True)
-    space = {"curvatures": Param(mu, L, (breakpoints + 1,)), "x0": Param(-box, box)}
+    space = {"curvatures": Param(mu, L, (breakpoints + 1,), extremes=0.5), "x0": Param(-box, box)}
     if breakpoints:
         space["breakpoints"] = Param(-box, box, (breakpoints,), sort=True)
     return RateObjective(rule, T, float(rate), breakpoints, window), space
@@ -310,35 +320,188 @@ class RateObjective:
         return measured_rate(t.metrics["dist_sq"], self.T, self.window) / self.rate
 
 
+def pep_objective(rule: Any, *, N: int, L: float = 1.0, mu: float = 0.0, function_class: str = "convex",
+                  performance: str = "f_gap", initial: str = "dist_sq", breakpoints: int = 3,
+                  box: float = 5.0) -> tuple[PepObjective, dict[str, Param]]:
+    r"""Objective and space for the empirical side of a performance-estimation setting.
+
+    The ratio of a candidate is ``performance / initial`` of :func:`~precond_theory.verify.pep.worst_case`
+    (same names) measured on a run of ``rule`` for N steps, over 1-d piecewise quadratics with
+    curvatures in [μ, L] (``"convex"``), a single curvature in [μ, L] (``"quadratic"``), or
+    curvatures in [-L, L] (``"nonconvex"``), and a start in [-box, box].  Every candidate belongs
+    to the PEP's class, so the worst ratio found is a lower bound of the PEP value: a run above
+    it refutes the PEP (or the rule is not the PEP's method).
+    """
+    from .pep import FUNCTION_CLASSES, _check_class
+
+    N = check_int("N", N, 1)
+    _check_class(function_class, float(L), float(mu), performance, initial)
+    check_range("box", box, 0.0, lo_open=True)
+    nb = 0 if function_class == "quadratic" else check_int("breakpoints", breakpoints, 0)
+    lo = -L if function_class == "nonconvex" else mu
+    space = {"curvatures": Param(lo, L, (nb + 1,), extremes=0.5), "x0": Param(-box, box)}
+    if nb:
+        space["breakpoints"] = Param(-box, box, (nb,), sort=True)
+    assert function_class in FUNCTION_CLASSES
+    return PepObjective(rule, N, performance, initial, float(mu), nb, function_class == "nonconvex"), space
+
+
+@dataclass(frozen=True)
+class PepObjective:
+    """Picklable objective of :func:`pep_objective`."""
+
+    rule: Any
+    N: int
+    performance: str
+    initial: str
+    mu: float
+    breakpoints: int
+    nonconvex: bool
+
+    def __call__(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        from ..problems.families import make_piecewise_quadratic
+
+        n = params["x0"].shape[0]
+        b = params["breakpoints"] if self.breakpoints else np.zeros((n, 0))
+        problem = make_piecewise_quadratic(b + _tie_break(b), params["curvatures"], x0=params["x0"][:, None],
+                                           nonconvex=self.nonconvex)
+        m = _quiet_run(self.rule, problem, steps=self.N, record="all").metrics
+        perf = m[self.performance][-1]
+        init = {"dist_sq": lambda: m["dist_sq"][0], "f_gap": lambda: m["f_gap"][0],
+                "lyapunov": lambda: m["f_gap"][0] + 0.5 * self.mu * m["dist_sq"][0],
+                "f0_minus_fN": lambda: m["f"][0] - m["f"][-1]}[self.initial]()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(init > 0, perf / init, np.nan)
+
+
 def _tie_break(b: np.ndarray) -> np.ndarray:
     """Tiny increasing offsets so that sorted breakpoints are strictly increasing after clipping."""
     return np.arange(b.shape[-1]) * 1e-9 if b.shape[-1] else np.zeros(b.shape)
 
 
+def _map(executor: Any, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """``fn`` over ``items`` in order: a loop, or ``executor.map`` (e.g. :func:`precond_theory.executors.get_executor`)."""
+    if executor is None:
+        return [fn(it) for it in items]
+    if not callable(getattr(executor, "map", None)):
+        raise TypeError(f"executor must have a map(fn, items) method; got {type(executor).__name__}")
+    out = []
+    for r in executor.map(fn, items):
+        if getattr(r, "status", None) == "failed":  # an executors.Outcome
+            raise RuntimeError(f"a grid point failed: {r.error!r}") from r.error
+        out.append(getattr(r, "value", r))
+    return out
+
+
+def _nonconvergence_point(item: tuple) -> tuple[float, dict]:
+    from ..rules import make
+
+    method, lr, momentum, mu, L, budget, population, T, breakpoints, seed = item
+    kw = {"lr": lr, "momentum": momentum}
+    rule = make("heavy_ball", **kw) if method == "heavy_ball" else make("nesterov", schedule="constant", **kw)
+    obj, space = rate_objective(rule, mu=mu, L=L, rate=1.0, breakpoints=breakpoints, T=T)
+    res = search(obj, space, budget=budget, population=population, seed=seed)
+    return res.worst_ratio, res.where
+
+
 def nonconvergence_map(method: str, lrs: Any, momenta: Any, *, mu: float, L: float, budget: int = 400,
                        population: int = 100, T: int = 400, breakpoints: int = 2, threshold: float = 0.999,
-                       seed: int = 0) -> dict[str, Any]:
+                       seed: int = 0, executor: Any = None) -> dict[str, Any]:
     r"""Numeric non-convergence map of heavy ball (or constant-momentum Nesterov) on the grid
     ``lrs x momenta``: at each point, :func:`search` over :func:`rate_objective` with claimed
     rate 1; "non-convergent" when the worst measured contraction (:func:`measured_rate`) is
     ``>= threshold``.  The rules start from :math:`x_{-1} = x_0`, so cycles that repel, or that
     need two dimensions or a state off the diagonal, are out of the numeric search's reach.
+    Grid points go through ``executor.map`` when given (one search per point).
 
     Returns ``{"lr", "momentum", "rate" (n_lr, n_m), "nonconvergent" (bool), "where" (list)}``.
     """
-    from ..rules import make
-
     if method not in ("heavy_ball", "nesterov"):
         raise ValueError(f"method must be 'heavy_ball' or 'nesterov'; got {method!r}")
+    check_range("threshold", threshold, 0.0, lo_open=True)
     lrs, momenta = np.asarray(lrs, dtype=np.float64), np.asarray(momenta, dtype=np.float64)
-    rates = np.zeros((lrs.size, momenta.size))
-    where: list = []
-    for i, a in enumerate(lrs):
-        for j, b in enumerate(momenta):
-            kw = {"lr": float(a), "momentum": float(b)}
-            rule = make("heavy_ball", **kw) if method == "heavy_ball" else make("nesterov", schedule="constant", **kw)
-            obj, space = rate_objective(rule, mu=mu, L=L, rate=1.0, breakpoints=breakpoints, T=T)
-            res = search(obj, space, budget=budget, population=population, seed=seed)
-            rates[i, j] = res.worst_ratio
-            where.append(res.where)
-    return {"lr": lrs, "momentum": momenta, "rate": rates, "nonconvergent": rates >= threshold, "where": where}
+    items = [(method, float(a), float(b), float(mu), float(L), budget, population, T, breakpoints, seed)
+             for a in lrs for b in momenta]
+    res = _map(executor, _nonconvergence_point, items)
+    rates = np.array([r[0] for r in res]).reshape(lrs.size, momenta.size)
+    return {"lr": lrs, "momentum": momenta, "rate": rates, "nonconvergent": rates >= threshold,
+            "where": [r[1] for r in res]}
+
+
+# ------------------------------------------------------------------------------------ cycles
+CYCLE_TOL = 1e-6
+
+
+def cycle_gap(method: str, *, K: int, L: float = 1.0, mu: float = 0.1, **params: Any) -> float:
+    r"""How far ``method`` is from having a cycle of length ``K`` on an L-smooth μ-strongly convex function.
+
+    Performance estimation over the state :math:`(x_0, x_{-1})` (both free):
+
+    .. math:: \min\ \|x_K - x_0\|^2 + \|x_{K-1} - x_{-1}\|^2 \quad\text{s.t.}\quad
+              \|x_0 - x^\star\|^2 \ge 1,\ \text{interpolation conditions},
+
+    a semidefinite program in the Gram matrix (the normalisation is linear in it).  The gap is 0
+    exactly when some function of the class has a non-trivial K-cycle of the method (which then
+    does not converge from that state); :data:`CYCLE_TOL` (1e-6) separates zero from the
+    solver's round-off.  This is the construction of Goujaud, Dieuleveut & Taylor [1] for
+    ``heavy_ball`` and constant-momentum ``nesterov`` (methods whose state is two iterates).
+
+    References
+    ----------
+    .. [1] B. Goujaud, A. Dieuleveut, A. Taylor, "Counter-examples in first-order optimization:
+           a constructive approach", IEEE Control Syst. Lett. 7, 2023, arXiv:2303.10503, §3.
+    """
+    from .pep import _check_class, _declare, _require, _resolve_params, iterate, solve
+
+    _require()
+    K = check_int("K", K, 2)
+    L, mu = float(L), float(mu)
+    _check_class("convex", L, mu, "dist_sq", "dist_sq")
+    p = _resolve_params(method, L, params)
+    if method not in ("heavy_ball", "nesterov") or (method == "nesterov" and p["schedule"] != "constant"):
+        raise ValueError("cycles are searched for heavy_ball and nesterov with schedule='constant' (a stationary "
+                         f"two-iterate state); got method={method!r}")
+    from PEPit import PEP
+
+    problem = PEP()
+    func = _declare(problem, "convex", L, mu)
+    xs = func.stationary_point()
+    x0 = problem.set_initial_point()
+    xm = problem.set_initial_point()
+    its, _ = iterate(method, p, func.gradient, x0, K, L, x_prev=xm)
+    problem.set_initial_condition((x0 - xs) ** 2 >= 1)
+    problem.set_performance_metric(-((its[K] - x0) ** 2 + (its[K - 1] - xm) ** 2))
+    dual, primal, _, status = solve(problem)
+    if not status.startswith("optimal"):
+        raise RuntimeError(f"the cycle SDP did not solve (status {status!r})")
+    return max(-dual, 0.0)
+
+
+def _cycle_point(item: tuple) -> tuple[float, int]:
+    method, lr, momentum, mu, L, K_max = item
+    kw: dict[str, Any] = {"lr": lr, "momentum": momentum}
+    if method == "nesterov":
+        kw["schedule"] = "constant"
+    best = math.inf
+    for K in range(2, K_max + 1):
+        g = cycle_gap(method, K=K, L=L, mu=mu, **kw)
+        best = min(best, g)
+        if g <= CYCLE_TOL:
+            return best, K
+    return best, 0
+
+
+def cycle_map(method: str, lrs: Any, momenta: Any, *, K_max: int = 6, L: float = 1.0, mu: float = 0.1,
+              executor: Any = None) -> dict[str, Any]:
+    """:func:`cycle_gap` over the grid ``lrs x momenta`` for K = 2..K_max (grid points through
+    ``executor.map`` when given).
+
+    Returns ``{"lr", "momentum", "gap" (n_lr, n_m): min over K, "K" (n_lr, n_m): the first K
+    whose gap is below :data:`CYCLE_TOL` (0 if none), "cycle" (bool)}``."""
+    K_max = check_int("K_max", K_max, 2)
+    lrs, momenta = np.asarray(lrs, dtype=np.float64), np.asarray(momenta, dtype=np.float64)
+    items = [(method, float(a), float(b), float(mu), float(L), K_max) for a in lrs for b in momenta]
+    res = _map(executor, _cycle_point, items)
+    gap = np.array([r[0] for r in res]).reshape(lrs.size, momenta.size)
+    first = np.array([r[1] for r in res], dtype=int).reshape(lrs.size, momenta.size)
+    return {"lr": lrs, "momentum": momenta, "gap": gap, "K": first, "cycle": gap <= CYCLE_TOL}

@@ -42,7 +42,7 @@ from .._checks import check_choice, check_int, check_range
 
 __all__ = [
     "PepUnavailableError", "PepResult", "available", "missing_reason", "solver_name", "worst_case", "from_rule",
-    "iterate", "solve", "cycle_gap", "cycle_map", "CYCLE_TOL",
+    "iterate", "solve", "PepRow", "compare", "COMPARED_CLAIMS",
     "METHODS", "FUNCTION_CLASSES", "PERFORMANCES", "INITIALS", "EXTRA_HINT",
 ]
 
@@ -423,72 +423,115 @@ def from_rule(rule: Any, L: float) -> tuple[str, dict[str, Any]]:
     raise ValueError(f"performance estimation covers the fixed-step rules sgd, heavy_ball and nesterov; got {name!r}")
 
 
-# ------------------------------------------------------------------------------------ cycles
-CYCLE_TOL = 1e-6
+# ---------------------------------------------------------------------- catalog side by side
+@dataclass(frozen=True)
+class PepRow:
+    """One line of :func:`compare`: a claim's quantity after N steps, three ways.
 
-
-def cycle_gap(method: str, *, K: int, L: float = 1.0, mu: float = 0.1, **params: Any) -> float:
-    r"""How far ``method`` is from having a cycle of length ``K`` on an L-smooth μ-strongly convex function.
-
-    Performance estimation over the state :math:`(x_0, x_{-1})` (both free):
-
-    .. math:: \min\ \|x_K - x_0\|^2 + \|x_{K-1} - x_{-1}\|^2 \quad\text{s.t.}\quad
-              \|x_0 - x^\star\|^2 \ge 1,\ \text{interpolation conditions},
-
-    a semidefinite program in the Gram matrix (the normalisation is linear in it).  The gap is 0
-    exactly when some function of the class has a non-trivial K-cycle of the method (which then
-    does not converge from that state); :data:`CYCLE_TOL` (1e-6) separates zero from the
-    solver's round-off.  This is the construction of Goujaud, Dieuleveut & Taylor [1] for
-    ``heavy_ball`` and constant-momentum ``nesterov`` (methods whose state is two iterates).
-
-    References
-    ----------
-    .. [1] B. Goujaud, A. Dieuleveut, A. Taylor, "Counter-examples in first-order optimization:
-           a constructive approach", IEEE Control Syst. Lett. 7, 2023, arXiv:2303.10503, §3.
+    ``theory``: the bound of :mod:`precond_theory.theory` for the claim's rule (None when the
+    claim states an order without constants); ``pep``: the exact worst case over the class;
+    ``empirical``: the worst ratio that the adversarial search found with runs of the rule
+    (a lower bound of ``pep``); all for ``initial <= 1``.
     """
+
+    claim: str
+    function_class: str
+    quantity: str
+    N: int
+    theory: float | None
+    pep: float
+    empirical: float | None
+    note: str = ""
+
+
+def _spec_table() -> dict[str, dict[str, Any]]:
+    from .. import theory as th
+
+    def conv(perf: str, init: str, bound: Any, cls: Any = ("convex",), mu: str = "0", note: str = "") -> dict:
+        return {"performance": perf, "initial": init, "bound": bound, "classes": cls, "mu": mu, "note": note}
+
+    return {
+        "gd_convex": conv("f_gap", "dist_sq", lambda c: th.gd_convex_bound(c["L"], 1.0, c["N"])),
+        "gd_convex_tight": conv("f_gap", "dist_sq", lambda c: th.gd_convex_tight_bound(c["L"], 1.0, c["N"], lr=c["lr"])),
+        "gd_quadratic_linear": conv("dist_sq", "dist_sq", lambda c: th.gd_quadratic_rate(c["mu"], c["L"], c["lr"])
+                                    ** (2 * c["N"]), ("quadratic", "convex"), "1/kappa"),
+        "heavy_ball_quadratic": conv("dist_sq", "dist_sq", lambda c: th.heavy_ball_quadratic_rate(c["mu"], c["L"])
+                                     ** (2 * c["N"]), ("quadratic", "convex"), "1/kappa",
+                                     "theory: rho^(2N), asymptotic (the O(k rho^k) constant is not stated)"),
+        "nesterov_convex": conv("f_gap", "dist_sq", lambda c: th.nesterov_convex_bound(c["L"], 1.0, c["N"])),
+        "nesterov_strongly_convex": conv("f_gap", "lyapunov", lambda c: th.nesterov_strongly_convex_bound(
+            c["mu"], c["L"], 1.0, 0.0, c["N"]), mu="1/kappa"),
+        "nesterov_min_grad": conv("min_grad_norm_sq", "dist_sq", None, note="theory: O(1/k^3), no constant stated"),
+        "sgd_nonconvex": conv("min_grad_norm_sq", "f0_minus_fN", lambda c: th.sgd_nonconvex_bound(
+            c["N"], c["L"], 1.0, 0.0, lr=c["lr"]), ("nonconvex",),
+            note="deterministic part (sigma = 0); theory's telescoping also bounds by f(x0) - f(x_N)"),
+    }
+
+
+#: catalog claims about fixed-step methods that :func:`compare` covers
+COMPARED_CLAIMS = ("gd_convex", "gd_convex_tight", "gd_quadratic_linear", "heavy_ball_quadratic", "nesterov_convex",
+                   "nesterov_strongly_convex", "nesterov_min_grad", "sgd_nonconvex")
+_QUANTITY = {("f_gap", "dist_sq"): "(f(x_N) - f*) / ||x0 - x*||^2",
+             ("dist_sq", "dist_sq"): "||x_N - x*||^2 / ||x0 - x*||^2",
+             ("f_gap", "lyapunov"): "(f(x_N) - f*) / (f(x0) - f* + mu/2 ||x0 - x*||^2)",
+             ("min_grad_norm_sq", "dist_sq"): "min_i ||grad f(x_i)||^2 / ||x0 - x*||^2",
+             ("min_grad_norm_sq", "f0_minus_fN"): "min_i ||grad f(x_i)||^2 / (f(x0) - f(x_N))"}
+
+
+def compare(claim_name: str, *, N: Any = None, L: float = 1.0, empirical: bool = True, budget: int = 3000,
+            seed: int = 0) -> list[PepRow]:
+    """Theory bound, exact PEP worst case and empirical worst, side by side, for a catalog claim.
+
+    Parameters
+    ----------
+    claim_name : str
+        One of :data:`COMPARED_CLAIMS` (claims about fixed-step methods); LookupError otherwise.
+    N : int or sequence of int, optional
+        Horizons (default 1, 2, 4, 8).
+    L : float
+        Smoothness; μ is 0 or 1/κ with κ of the claim's setup problem, as the claim's class needs.
+    empirical : bool
+        Also run the adversarial search (:func:`~precond_theory.verify.adversarial.pep_objective`,
+        ``budget`` evaluations, seeded) with the claim's rule.
+
+    The rule and its hyperparameters are the claim's setup (expressions evaluated at these L, μ,
+    κ and T = N); the PEP is run for that rule (:func:`from_rule`).
+    """
+    from ..claims import evaluate_expression, get_claim
+    from ..rules import make
+
+    specs = _spec_table()
+    if claim_name not in specs:
+        raise LookupError(f"no performance-estimation comparison for claim {claim_name!r}; supported claims "
+                          f"(fixed-step methods): {', '.join(COMPARED_CLAIMS)}")
     _require()
-    K = check_int("K", K, 2)
-    L, mu = float(L), float(mu)
-    _check_class("convex", L, mu, "dist_sq", "dist_sq")
-    p = _resolve_params(method, L, params)
-    if method not in ("heavy_ball", "nesterov") or (method == "nesterov" and p["schedule"] != "constant"):
-        raise ValueError("cycles are searched for heavy_ball and nesterov with schedule='constant' (a stationary "
-                         f"two-iterate state); got method={method!r}")
-    from PEPit import PEP
+    spec, claim = specs[claim_name], get_claim(claim_name)
+    horizons = (1, 2, 4, 8) if N is None else ((N,) if isinstance(N, (int, np.integer)) else tuple(N))
+    horizons = tuple(check_int("N", n, 1) for n in horizons)
+    if not horizons:
+        raise ValueError("N must be a positive integer or a non-empty sequence of them")
+    check_range("L", L, 0.0, lo_open=True)
+    kappa = float(claim.setup.problem.get("kappa", 1.0)) if claim.setup else 1.0
+    mu = L / kappa if spec["mu"] == "1/kappa" else 0.0
+    rows = []
+    for n in horizons:
+        env = {"L": float(L), "mu": mu, "kappa": kappa, "T": n, "dim": 1}
+        hp = {k: evaluate_expression(v, env) if isinstance(v, str) and not v.isalpha() else v
+              for k, v in claim.setup.rule_params.items()}
+        rule = make(claim.setup.rule, **hp)
+        method, params = from_rule(rule, L)
+        ctx = {"L": float(L), "mu": mu, "N": n, "lr": params.get("lr")}
+        bound = None if spec["bound"] is None else float(spec["bound"](ctx))
+        for cls in spec["classes"]:
+            r = worst_case(method, N=n, L=L, mu=mu if cls != "nonconvex" else 0.0, performance=spec["performance"],
+                           initial=spec["initial"], function_class=cls, **params)
+            emp = None
+            if empirical:
+                from .adversarial import pep_objective, search
 
-    problem = PEP()
-    func = _declare(problem, "convex", L, mu)
-    xs = func.stationary_point()
-    x0 = problem.set_initial_point()
-    xm = problem.set_initial_point()
-    its, _ = iterate(method, p, func.gradient, x0, K, L, x_prev=xm)
-    problem.set_initial_condition((x0 - xs) ** 2 >= 1)
-    problem.set_performance_metric(-((its[K] - x0) ** 2 + (its[K - 1] - xm) ** 2))
-    dual, primal, _, status = solve(problem)
-    if not status.startswith("optimal"):
-        raise RuntimeError(f"the cycle SDP did not solve (status {status!r})")
-    return max(-dual, 0.0)
-
-
-def cycle_map(method: str, lrs: Any, momenta: Any, *, K_max: int = 6, L: float = 1.0,
-              mu: float = 0.1) -> dict[str, Any]:
-    """:func:`cycle_gap` over the grid ``lrs x momenta`` for K = 2..K_max.
-
-    Returns ``{"lr", "momentum", "gap" (n_lr, n_m): min over K, "K" (n_lr, n_m): the first K
-    whose gap is below :data:`CYCLE_TOL` (0 if none), "cycle" (bool)}``."""
-    K_max = check_int("K_max", K_max, 2)
-    lrs, momenta = np.asarray(lrs, dtype=np.float64), np.asarray(momenta, dtype=np.float64)
-    gap = np.full((lrs.size, momenta.size), np.inf)
-    first = np.zeros((lrs.size, momenta.size), dtype=int)
-    for i, a in enumerate(lrs):
-        for j, b in enumerate(momenta):
-            kw: dict[str, Any] = {"lr": float(a), "momentum": float(b)}
-            if method == "nesterov":
-                kw["schedule"] = "constant"
-            for K in range(2, K_max + 1):
-                g = cycle_gap(method, K=K, L=L, mu=mu, **kw)
-                gap[i, j] = min(gap[i, j], g)
-                if g <= CYCLE_TOL:
-                    first[i, j] = K
-                    break
-    return {"lr": lrs, "momentum": momenta, "gap": gap, "K": first, "cycle": gap <= CYCLE_TOL}
+                obj, space = pep_objective(rule, N=n, L=L, mu=r.mu, function_class=cls,
+                                           performance=spec["performance"], initial=spec["initial"])
+                emp = search(obj, space, budget=budget, population=min(300, budget), seed=seed).worst_ratio
+            rows.append(PepRow(claim_name, cls if cls != "convex" or mu == 0 else "strongly convex",
+                               _QUANTITY[(spec["performance"], spec["initial"])], n, bound, r.value, emp, spec["note"]))
+    return rows
