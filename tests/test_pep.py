@@ -206,3 +206,36 @@ def test_pep_refutes_a_bound_used_outside_its_theorem():
 def test_compare_unknown_claim_lists_the_supported_ones():
     with pytest.raises(LookupError, match="gd_convex_tight"):
         pep.compare("adam_type_nonconvex")
+
+
+# --------------------------------------------------------------------------------------- CLI
+@needs_sdp
+def test_cli_check_pep_prints_the_side_by_side_table(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from precond_theory.cli import app
+
+    out = tmp_path / "t.json"
+    r = CliRunner().invoke(app, ["check", "gd_convex", "--pep", "--horizons", "2", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    row = json.loads(out.read_text())["rows"][0]
+    assert row[:4] == ["gd_convex", "convex", "(f(x_N) - f*) / ||x0 - x*||^2", "2"]
+    assert float(row[4]) == pytest.approx(0.25) and float(row[5]) == pytest.approx(0.1, abs=1e-6)
+    assert float(row[6]) <= 0.1 + 1e-9
+
+
+@pytest.mark.parametrize("args, text", [
+    (["check", "adam_type_nonconvex", "--pep"], "supported claims"),
+    (["check", "gd_convex", "--pep", "--seeds", "3"], "--seeds"),
+    (["check", "--pep"], "NAME or --all"),
+    (["check", "gd_convex", "--pep", "--horizons", "a"], "horizons"),
+])
+def test_cli_check_pep_refuses_what_it_does_not_read(args, text):
+    from typer.testing import CliRunner
+
+    from precond_theory.cli import app
+
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and text in r.output and r.output.startswith("error:")

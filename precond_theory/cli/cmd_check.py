@@ -79,6 +79,8 @@ def check(
                                "of the unmutated rule over --replicates replicates."),
     replicates: int = typer.Option(20, "--replicates", help="Replicates of the experiment for --power."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the table as docs-table JSON."),
+    pep: bool = typer.Option(False, "--pep", help="Theory bound, exact worst case by performance estimation and "
+                             "empirical worst, side by side, at N = --horizons (default 1,2,4,8); fixed-step claims."),
     out: Path = typer.Option(Path("results/check"), "--out", "-o", help="Folder for the figures."),
     list_claims: bool = typer.Option(False, "--list", help="List the catalog and exit."),
 ) -> None:
@@ -88,6 +90,10 @@ def check(
         return
     from ..verify.claims import catalog, get_claim, load_claims
 
+    if pep:
+        _pep(name, file, all_claims, _parse_or_fail(horizons), json_out, seeds=seeds, steps=steps, mutant=mutant,
+             power=power, replicates=replicates != 20, level=level != 0.95, out=out != Path("results/check"))
+        return
     try:
         if sum((name is not None, file is not None, all_claims)) != 1:
             raise ValueError("give exactly one of a catalog claim NAME, --file claim.toml or --all (see --list)")
@@ -179,3 +185,46 @@ def _power(claims: dict[str, Any], kw: dict[str, Any], replicates: int, level: f
                     notes="rate: fraction of replicates whose verdict is 'violated' (mutants) or 'consistent' "
                     "(unmutated rule); Clopper-Pearson interval; exact runs without an oracle are deterministic "
                     "(one run decides).")
+
+
+def _parse_or_fail(horizons: str | None) -> list[int] | None:
+    try:
+        return _parse_horizons(horizons)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _pep(name: str | None, file: Path | None, all_claims: bool, horizons: list[int] | None, json_out: Path | None,
+         **unused: Any) -> None:
+    """``check NAME --pep``: :func:`precond_theory.verify.pep.compare` as a table."""
+    from ..verify import pep as vp
+
+    given = [f"--{k}" for k, v in unused.items() if v not in (None, False)]
+    try:
+        if given:
+            raise ValueError(f"--pep does not read {', '.join(given)}: it compares theory, performance estimation "
+                             "and the adversarial search (give NAME or --all, optionally --horizons and --json)")
+        if file is not None or (name is None) == (not all_claims):
+            raise ValueError("--pep takes a catalog claim NAME or --all (claims about fixed-step methods: "
+                             f"{', '.join(vp.COMPARED_CLAIMS)})")
+        names = list(vp.COMPARED_CLAIMS) if all_claims else [name]
+        rows = [r for n in names for r in vp.compare(n, N=horizons)]
+    except (ValueError, TypeError, LookupError, ImportError) as exc:
+        fail(str(exc))
+    columns = ["claim", "class", "quantity", "N", "theory.py", "PEP (exact)", "empirical worst"]
+    t = Table(title="worst cases: theory bound, performance estimation, adversarial search (initial quantity = 1)")
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    fmt = lambda v: "-" if v is None else f"{v:.6g}"  # noqa: E731
+    cells = [[r.claim, r.function_class, r.quantity, str(r.N), fmt(r.theory), fmt(r.pep), fmt(r.empirical)]
+             for r in rows]
+    for c in cells:
+        t.add_row(*[escape(x) for x in c])
+    console.print(t)
+    for note in dict.fromkeys(r.note for r in rows if r.note):
+        console.print(f"note: {escape(note)}", highlight=False)
+    if json_out is not None:
+        target = "--all" if all_claims else name
+        hz = f" --horizons {','.join(map(str, horizons))}" if horizons else ""
+        _write_json(json_out, f"precond-theory check {target} --pep{hz} --json {json_out}", columns, cells)
+
