@@ -137,3 +137,14 @@ def test_periodic_linear_is_reddi_and_batches():
     np.testing.assert_allclose(tb.metrics["regret"][:, 0], t0.metrics["regret"], rtol=1e-13)
     with pytest.raises(ValueError, match="pattern"):
         make_periodic_linear([])
+
+
+def test_nonconvex_piecewise_quadratic():
+    f = make_piecewise_quadratic([-1.0, 1.0], [2.0, -3.0, 1.0], nonconvex=True, x0=0.5)
+    assert f.L == 3.0 and f.x_star is None and f.f_star is None and f.mu is None
+    x = np.linspace(-3, 3, 25)[:, None] + 0.013  # off the breakpoints, where phi'' jumps
+    fd = (f.value(x + 1e-6) - f.value(x - 1e-6)) / 2e-6
+    np.testing.assert_allclose(fd, f.grad(x)[:, 0], rtol=1e-7, atol=1e-7)
+    assert f.value(np.zeros(1)) == 0 and f.grad(np.zeros(1))[0] == 0  # 0 is stationary (a local maximum here)
+    t = run(rules.make("sgd", lr=1 / 3), f, steps=20)
+    assert "f_gap" not in t.metrics and "dist_sq" not in t.metrics and t.metrics["f"][-1] < t.metrics["f"][0]
