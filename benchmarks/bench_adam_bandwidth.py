@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
         "command": COMMAND,
         "machine": f"{os.cpu_count()}-core {platform.machine()} (shared development machine, load average "
                    f"{os.getloadavg()[0]:.1f} at the end), numpy {np.__version__}, numba {numba.__version__}",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "columns": ["threads", "triad GB/s", "compiled GB/s (of triad)", "torch fused GB/s (of triad)",
                     "reference GB/s (of triad)", "compiled / torch fused"],
         "rows": rows,

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         "command": "python benchmarks/bench_gapless_spectrum.py --json docs/data/gapless_spectrum.json",
         "machine": f"{os.cpu_count()}-core {platform.machine()} (shared development machine, load average "
                    f"{os.getloadavg()[0]:.1f}), numpy {np.__version__}, OpenBLAS 1 thread",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "columns": ["n", "method", "seconds", "HVPs", "Ritz error of λmin (relative)",
                     "certified bracket width (relative)", "stopped", "HVPs needed to certify 1e-3"],
         "rows": rows,

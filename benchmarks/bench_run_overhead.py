@@ -103,7 +103,7 @@ def single(rounds: int, steps: int) -> dict:
         for k, v in us.items():
             rows.append([name, k, f"{v:.1f}", f"{us.get('torch.optim loop', float('nan')) / v:.2f}"])
     return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "date": time.strftime("%Y-%m-%d", time.gmtime()),
             "columns": ["rule", "path", "µs per step", "torch loop / this"], "rows": rows,
             "notes": f"n = 10 rotated quadratic (kappa = 100), {steps:,} steps, median of {rounds} interleaved "
                      f"rounds; run() kernel hook {'present' if HAS_HOOK else 'not yet on main when measured'}."}
@@ -129,7 +129,7 @@ def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int =
         for k, v in per.items():
             rows.append([name, k, f"{v:.3f}", f"{torch_us / v:.0f}x"])
     return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "date": time.strftime("%Y-%m-%d", time.gmtime()),
             "columns": ["rule", "path", "µs per run-step", "torch loop / this"], "rows": rows,
             "notes": f"{runs} learning rates log-spaced in [1e-4, 1e-2], n = {n}, {steps} steps, median of {rounds} "
                      "interleaved rounds; the torch loop is timed on a sample of runs and scaled per run-step."}
@@ -164,7 +164,7 @@ def memory(runs: int, n: int, steps: int) -> dict:
     rows = [[f"{runs:,} x {n:,}", f"{growth / 2**20:.0f}", f"{state / 2**20:.0f}", f"{m['metrics_bytes'] / 2**20:.2f}",
              f"{growth / arr:.1f}"]]
     return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "date": time.strftime("%Y-%m-%d", time.gmtime()),
             "columns": ["runs x n", "peak RSS growth (MiB)", "x + Adam state (MiB)", "recorded metrics (MiB)",
                         "growth in (runs, n) float64 arrays"],
             "rows": rows,
