@@ -76,9 +76,11 @@ def test_mismatched_shapes_dtypes_backends():
 
 
 def test_batched_hyperparameter_shape_checked():
-    rule = rules.make("adam", lr=np.array([0.1, 0.2]))  # missing trailing axis
+    with pytest.raises(ValueError, match=r"lr has shape \(2,\).*\(\*batch, 1\).*\[:, None\]"):
+        rules.make("adam", lr=np.array([0.1, 0.2]))  # missing trailing axis: refused when built
+    rule = rules.make("adam", lr=np.array([[0.1], [0.2], [0.3]]))  # a batch of 3 runs
     x = np.zeros((2, 3))
-    with pytest.raises(ValueError, match=r"lr has shape \(2,\).*\(\*batch, 1\) = \(2, 1\)"):
+    with pytest.raises(ValueError, match=r"lr has shape \(3, 1\).*\(\*batch, 1\) = \(2, 1\)"):
         rule.update(np.ones((2, 3)), rule.init(x), x)
 
 

@@ -186,15 +186,16 @@ def test_adamrag_zero_extrapolation_is_adam_bitwise(xp, hp):
     np.testing.assert_array_equal(got, want)
 
 
-def test_adamrag_direction_g_with_b1_zero_is_adam_bitwise():
+def test_adamrag_direction_g_is_adam_with_b1_zero_bitwise():
+    """direction g ignores the first moment: it is Adam with b1 = 0 (m-hat = g), and an explicit
+    b1 (which it would not read) is refused."""
     A, b = quad(5, seed=4)
     x0 = np.ones(5)
-    got, _ = trajectory(AdamRAG(schedule="zero", direction="g", b1=0.3, lr=0.01), np, x0, A, b, 40)
-    want, _ = trajectory(AdamRAG(schedule="zero", direction="g", b1=0.7, lr=0.01), np, x0, A, b, 40)
-    np.testing.assert_array_equal(got, want)  # direction g ignores m entirely
-    got0, _ = trajectory(AdamRAG(schedule="zero", direction="g", b1=0.0, lr=0.01), np, x0, A, b, 40)
+    got0, _ = trajectory(AdamRAG(schedule="zero", direction="g", lr=0.01), np, x0, A, b, 40)
     adam0, _ = trajectory(Adam(b1=0.0, lr=0.01), np, x0, A, b, 40)
-    np.testing.assert_array_equal(got0, adam0)  # b1 = 0: m-hat = g
+    np.testing.assert_array_equal(got0, adam0)
+    with pytest.raises(ValueError, match=r"b1=0.3 has no effect with direction='g'.*direction='mhat'"):
+        AdamRAG(schedule="zero", direction="g", b1=0.3)
 
 
 def _adamrag_reference(A, b, y0, steps, lr, b1, b2, eps, alpha, direction="mhat"):
@@ -218,7 +219,8 @@ def _adamrag_reference(A, b, y0, steps, lr, b1, b2, eps, alpha, direction="mhat"
 def test_adamrag_matches_y_form_transcription(schedule, direction):
     A, b = quad(6, 10.0, seed=5)
     y0 = np.random.default_rng(6).standard_normal(6)
-    rule = AdamRAG(lr=0.01, schedule=schedule, direction=direction, momentum=0.7)
+    rule = AdamRAG(lr=0.01, schedule=schedule, direction=direction,
+                   **({"momentum": 0.7} if schedule == "constant" else {}))
     got, _ = trajectory(rule, np, y0, A, b, 80)
     alpha = (lambda t: 0.7) if schedule == "constant" else (lambda t: t / (t + 3.0))
     want = _adamrag_reference(A, b, y0, 80, 0.01, 0.9, 0.999, 1e-8, alpha, direction)
@@ -237,19 +239,27 @@ def test_adamrag_query_is_the_extrapolated_point():
 
 
 # ------------------------------------------------------------------------------------- AdaRem
-@pytest.mark.parametrize("normalizer", ["tensor_max", "elementwise", "none"])
-def test_adarem_without_resilience_is_sgd_bitwise(xp, normalizer):
-    """decay="constant", resilience=0 gives a_t = 1: grad mode is SGD, momentum mode torch's SGD-momentum."""
+def test_adarem_without_resilience_is_sgd_bitwise(xp):
+    """resilience=0 gives a_t = 1: grad mode is SGD, momentum mode torch's SGD-momentum."""
     A, b = quad(5, seed=9)
     x0 = xp.asarray(np.random.default_rng(1).standard_normal((3, 5)))
-    plain = AdaRem(apply_to="grad", decay="constant", resilience=0.0, lr=0.03, wd=0.1, normalizer=normalizer)
+    plain = AdaRem(apply_to="grad", resilience=0.0, lr=0.03, wd=0.1)
     got, _ = trajectory(plain, xp, x0, A, b, 50)
     want, _ = trajectory(SGD(lr=0.03, wd=0.1), xp, x0, A, b, 50)
     np.testing.assert_array_equal(got, want)
-    mom = AdaRem(apply_to="momentum", decay="constant", resilience=0.0, lr=0.01, momentum=0.8, normalizer=normalizer)
+    mom = AdaRem(apply_to="momentum", resilience=0.0, lr=0.01, momentum=0.8)
     got, _ = trajectory(mom, xp, x0, A, b, 50)
     want, _ = trajectory(SGD(lr=0.01, momentum=0.8), xp, x0, A, b, 50)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("field,value", [("normalizer", "none"), ("normalizer", "elementwise"),
+                                         ("decay", "constant"), ("b1", 0.5), ("eps", 1e-3)])
+def test_adarem_agreement_fields_refused_without_resilience(field, value):
+    """With resilience=0 the agreement test is never used: its fields are refused, not ignored."""
+    with pytest.raises(ValueError, match=rf"{field}=.* has no effect with .*resilience=0.0"):
+        AdaRem(resilience=0.0, **{field: value})
+    AdaRem(resilience=0.5, **{field: value})  # read otherwise
 
 
 def test_adarem_factor_by_hand():

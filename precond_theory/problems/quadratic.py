@@ -121,13 +121,13 @@ class Quadratic(ArrayBacked, AbstractProblem):
 
 
 def make_quadratic(
-    dim: int = 10,
-    kappa: Any = 100.0,
+    dim: int | None = None,
+    kappa: Any = None,
     *,
-    spectrum: Literal["geometric", "linear", "two_cluster"] = "geometric",
+    spectrum: Literal["geometric", "linear", "two_cluster"] | None = None,
     eigenvalues: Any = None,
     rotate: bool = True,
-    mu: Any = 1.0,
+    mu: Any = None,
     f_star: Any = 0.0,
     seed: Any = 0,
     xp: Any = np,
@@ -138,12 +138,14 @@ def make_quadratic(
     Parameters
     ----------
     dim : int
-        Dimension n >= 1 (ignored when ``eigenvalues`` is given).
+        Dimension n >= 1 (default 10).  With ``eigenvalues`` it may only repeat their length.
     kappa, mu : float or array-like
-        Condition number (>= 1) and smallest eigenvalue (> 0).  Arrays make a *batched* problem
+        Condition number (>= 1, default 100) and smallest eigenvalue (> 0, default 1); refused
+        together with ``eigenvalues``, which fix the spectrum.  Arrays make a *batched* problem
         whose batch shape is the broadcast of the shapes of ``kappa``, ``mu`` and ``seed`` — a
         kappa sweep is ``make_quadratic(8, kappa=[10, 100, 1000])``.
     spectrum : {"geometric", "linear", "two_cluster"}
+        Shape of the spectrum (default "geometric"); refused together with ``eigenvalues``.
     eigenvalues : array-like, optional
         Exact spectrum, shape ``(n,)`` or ``(*batch, n)`` (positive, finite).
     rotate : bool
@@ -168,14 +170,25 @@ def make_quadratic(
     if seeds.dtype.kind not in "iu" or np.any(seeds < 0):
         raise ValueError(f"seed must be a non-negative integer or an array of them; got {seed!r}")
     if eigenvalues is not None:
+        unused = [nm for nm, v in (("kappa", kappa), ("mu", mu), ("spectrum", spectrum)) if v is not None]
+        if unused:
+            raise ValueError(f"{' and '.join(unused)} cannot be combined with eigenvalues, which fix the spectrum "
+                             f"exactly; drop {' and '.join(unused)} or eigenvalues")
         eigs = np.sort(np.asarray(eigenvalues, dtype=np.float64), axis=-1)
         if eigs.ndim < 1 or eigs.shape[-1] < 1 or not np.all(np.isfinite(eigs)) or np.any(eigs <= 0):
             raise ValueError(f"eigenvalues must be a non-empty array of finite, positive numbers; got {eigenvalues!r}")
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))
+                                or dim != eigs.shape[-1]):
+            raise ValueError(f"dim={dim!r} contradicts eigenvalues, which give n={eigs.shape[-1]}; "
+                             "drop dim (the length of eigenvalues is the dimension)")
         batch = _batch_shape(eigenvalues=eigs.shape[:-1], seed=seeds.shape)
         eigs = np.broadcast_to(eigs, (*batch, eigs.shape[-1])).copy()
         kappa_v = eigs[..., -1] / eigs[..., 0]
     else:
-        dim = check_int("dim", dim, 1)
+        dim = check_int("dim", 10 if dim is None else dim, 1)
+        kappa = 100.0 if kappa is None else kappa
+        mu = 1.0 if mu is None else mu
+        spectrum = "geometric" if spectrum is None else spectrum
         check_choice("spectrum", spectrum, SPECTRA)
         kap, muv = np.asarray(kappa, dtype=np.float64), np.asarray(mu, dtype=np.float64)
         check_range("kappa", kap, 1.0)

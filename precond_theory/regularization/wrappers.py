@@ -403,7 +403,7 @@ def with_l2(rule: AbstractRule, lam: Any, *, variables: Variables = "p", precond
     if variables == "p":
         if preconditioner is not None:
             raise ValueError("preconditioner= only applies to variables='z'; L2 in p does not use M")
-        return with_weight_decay(rule, lam, coupled=True)
+        return with_weight_decay(rule, lam, **({} if _no_decay(lam) else {"coupled": True}))
     return _keep_schedule_outside(rule, lambda r: IntrinsicL2(inner=r, lam=lam, fixed_preconditioner=preconditioner))
 
 
@@ -416,7 +416,12 @@ def with_decoupled_decay(rule: AbstractRule, lam: Any, *, scale_by_lr: bool = Tr
     _check_lam(lam)
     if not isinstance(scale_by_lr, bool):
         raise TypeError(f"scale_by_lr must be True or False; got {scale_by_lr!r}")
-    return with_weight_decay(rule, lam, coupled=False, scale_by_lr=scale_by_lr)
+    return with_weight_decay(rule, lam, **({} if _no_decay(lam) else {"coupled": False, "scale_by_lr": scale_by_lr}))
+
+
+def _no_decay(lam: Any) -> bool:
+    """lam is the scalar 0: the decay options are not read (and would be refused as no-ops)."""
+    return isinstance(lam, (int, float)) and lam == 0
 
 
 def with_l1(rule: AbstractRule, lam: Any, *, variables: Variables = "p", method: L1Method = "subgradient",

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from .._checks import check_range
 from ._moments import EpsPlacement, adaptive_denominator, bias_correction, ema
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, hp, nonzero, option, register, rule_dataclass
 
 __all__ = [
     "AdaGrad", "AdaGradState", "RMSProp", "RMSPropState", "Adam", "AdamState",
@@ -18,7 +18,6 @@ __all__ = [
 ]
 
 Array = Any
-Hyper = Any
 
 
 def _coupled(g: Array, x: Array, wd: Any, xp: Any) -> Array:
@@ -206,6 +205,11 @@ class _AdamFamily(AbstractRule):
     r"""Adam and its variants as named options (see :class:`Adam` for the mathematics)."""
 
     has_preconditioner: ClassVar[bool] = True
+    reads: ClassVar = {
+        "amsgrad_max": option("amsgrad", True),
+        "decoupled_wd": nonzero("wd"),
+        "decay_scaled_by_lr": option("decoupled_wd", True) & nonzero("wd"),
+    }
 
     lr: Hyper = 1e-3
     b1: Hyper = 0.9
@@ -243,6 +247,8 @@ class _AdamFamily(AbstractRule):
         bc1, bc2 = bias_correction(b1, k), bias_correction(b2, k)
         if self.efficient:  # Kingma & Ba §2: alpha_t = alpha sqrt(bc2)/bc1, eps-hat on raw v
             vv = vmax if self.amsgrad else v
+            if self.amsgrad and self.amsgrad_max == "debiased":
+                vv = vmax * bc2  # the max of v-hat, back on the raw scale of v_k (debiased once, not twice)
             return bc2**0.5 / bc1, xp.sqrt(vv) + eps
         if self.amsgrad and self.amsgrad_max == "debiased":
             return 1 / bc1, adaptive_denominator(xp, vmax, eps, self.eps_placement)
@@ -301,6 +307,11 @@ _ADAM_NOTES = r"""
     * ``decoupled_wd=True``: :math:`x_{k+1} = x_k - \gamma\lambda x_k + (\text{Adam step})` (AdamW);
       ``decay_scaled_by_lr=False`` uses :math:`-\lambda x_k` (Loshchilov–Hutter with :math:`\eta_t = 1`).
 
+    Explicit options that the configuration does not read are refused: ``amsgrad_max``
+    without ``amsgrad=True``, ``decoupled_wd`` with ``wd=0``, ``decay_scaled_by_lr`` without
+    decoupled decay or with ``wd=0``.  The presets refuse their contradiction:
+    ``amsgrad(amsgrad=False)`` and ``adamw(decoupled_wd=False)`` (use ``adam``).
+
     Implied preconditioner (of :math:`\hat m_k`): :math:`P_k = 1/(\sqrt{\hat v_k}+\epsilon)`.
 
     ====== ====================
@@ -338,6 +349,8 @@ class AMSGrad(_AdamFamily):
     __doc__ = r"""AMSGrad, as ``torch.optim.Adam(amsgrad=True)``.""" + _ADAM_NOTES
     name: ClassVar[str] = "amsgrad"
     reference: ClassVar[str] = "Reddi, Kale, Kumar, ICLR 2018, Algorithm 2; torch.optim.Adam(amsgrad=True)"
+    preset: ClassVar = {"amsgrad": True}
+    preset_of: ClassVar[str] = "adam"
     amsgrad: bool = True
 
 
@@ -347,6 +360,8 @@ class AdamW(_AdamFamily):
     __doc__ = r"""AdamW, as ``torch.optim.AdamW`` (decoupled decay scaled by lr, default wd=1e-2).""" + _ADAM_NOTES
     name: ClassVar[str] = "adamw"
     reference: ClassVar[str] = "Loshchilov & Hutter, ICLR 2019, Algorithm 2; torch.optim.AdamW"
+    preset: ClassVar = {"decoupled_wd": True}
+    preset_of: ClassVar[str] = "adam"
     wd: Hyper = 1e-2
     decoupled_wd: bool = True
 
@@ -389,6 +404,7 @@ class NAdam(AbstractRule):
 
     name: ClassVar[str] = "nadam"
     has_preconditioner: ClassVar[bool] = True
+    reads: ClassVar = {"decoupled_wd": nonzero("wd")}
     reference: ClassVar[str] = "Dozat, ICLR 2016 workshop, Algorithm 2; torch.optim.NAdam"
 
     lr: Hyper = 2e-3

@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal, NamedTuple
 
-from .._checks import check_range
+from .._checks import check_range, host_values
 from .._xp import array_namespace
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, hp, nonzero, option, register, rule_dataclass
 
 __all__ = ["SGD", "SGDState", "HeavyBall", "HeavyBallState", "Nesterov", "NesterovState", "Ravine", "RavineState"]
 
 Array = Any
-Hyper = Any  # float or array broadcastable to (*batch, 1)
 
 
 class SGDState(NamedTuple):
@@ -32,7 +31,8 @@ class SGD(AbstractRule):
     momentum : float or array
         Momentum :math:`\mu \ge 0` (default 0: plain gradient descent).
     dampening : float or array
-        Dampening :math:`\tau \in [0, 1]` of the gradient in the buffer.
+        Dampening :math:`\tau \in [0, 1]` of the gradient in the buffer; read only with
+        ``momentum != 0`` (an explicit ``dampening`` with ``momentum=0`` is refused).
     wd : float or array
         torch's ``weight_decay`` :math:`\lambda`: coupled L2, ``g <- g + wd * x``.
     nesterov : bool
@@ -68,6 +68,7 @@ class SGD(AbstractRule):
 
     name: ClassVar[str] = "sgd"
     reference: ClassVar[str] = "torch.optim.SGD (v2.12) algorithm; Sutskever et al. ICML 2013 eq. (3)-(4)"
+    reads: ClassVar = {"dampening": nonzero("momentum")}
 
     lr: Hyper = 1e-3
     momentum: Hyper = 0.0
@@ -80,8 +81,10 @@ class SGD(AbstractRule):
         check_range("dampening", self.dampening, 0.0, 1.0)
         check_range("wd", self.wd, 0.0)
         if self.nesterov:
-            check_range("momentum", self.momentum, 0.0, lo_open=True)
-            check_range("dampening", self.dampening, 0.0, 0.0)
+            if not bool((host_values("momentum", self.momentum) > 0).all()):
+                raise ValueError(f"nesterov=True needs momentum > 0; got momentum={self.momentum!r}")
+            if not bool((host_values("dampening", self.dampening) == 0).all()):
+                raise ValueError(f"nesterov=True needs dampening=0; got dampening={self.dampening!r}")
 
     def init(self, x: Array) -> SGDState:
         return SGDState(k=0, b=x * 0)
@@ -190,6 +193,10 @@ class Nesterov(AbstractRule):
     * ``"constant"``: :math:`\alpha_k=` ``momentum``; for μ-strongly convex f use
       :math:`(\sqrt\kappa-1)/(\sqrt\kappa+1)` with s = 1/L (rate :math:`1-1/\sqrt\kappa`).
 
+    An explicit ``momentum`` selects ``schedule="constant"`` (a momentum coefficient is a
+    constant schedule), unless ``schedule`` is also given; ``momentum`` with another schedule
+    and ``a`` with a schedule other than ``"convex"`` are refused (they would have no effect).
+
     ====== ==============
     symbol argument
     ====== ==============
@@ -208,6 +215,8 @@ class Nesterov(AbstractRule):
 
     name: ClassVar[str] = "nesterov"
     reference: ClassVar[str] = "Nesterov 1983; Beck & Teboulle 2009 eq. (4.1)-(4.3)"
+    reads: ClassVar = {"momentum": option("schedule", "constant"), "a": option("schedule", "convex")}
+    selects: ClassVar = {"momentum": ("schedule", "constant")}
 
     lr: Hyper = 1e-3
     schedule: MomentumSchedule = "convex"
@@ -262,6 +271,8 @@ class Ravine(AbstractRule):
     With a varying schedule the Ravine coefficient of step k equals Nesterov's of step k+1, so
     ``ravine(schedule="convex")`` is *not* the sequence of ``nesterov(schedule="convex")``'s query
     points (they differ by the index shift); the two coincide exactly for ``"constant"``.
+    As for :class:`Nesterov`, an explicit ``momentum`` selects ``schedule="constant"`` unless
+    ``schedule`` is given, and fields the schedule does not read are refused.
 
     ====== ==============
     symbol argument
@@ -281,6 +292,8 @@ class Ravine(AbstractRule):
 
     name: ClassVar[str] = "ravine"
     reference: ClassVar[str] = "Attouch & Fadili, SIAM J. Optim. 2022 (arXiv:2201.11643), algorithm (RAG)"
+    reads: ClassVar = {"momentum": option("schedule", "constant"), "a": option("schedule", "convex")}
+    selects: ClassVar = {"momentum": ("schedule", "constant")}
 
     lr: Hyper = 1e-3
     schedule: MomentumSchedule = "convex"

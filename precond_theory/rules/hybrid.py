@@ -19,7 +19,7 @@ from array_api_compat import device as _device
 from .._checks import check_choice, check_int, check_range, host_values
 from .._xp import array_namespace
 from ._moments import bias_correction, ema
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, Needs, hp, option, register, rule_dataclass
 from .relatives_switch import SWATS, lr_factor
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 Array = Any
-Hyper = Any
 
 Curvature = Literal["apollo", "secant", "agd", "belief", "hutchinson"]
 SecantPair = Literal["gradient", "momentum"]
@@ -90,6 +89,10 @@ _ESTIMATES = r"""
     * ``"agd"`` (1/2, 1e-8): EMA with β₂ of :math:`(\hat m_k - \hat m_{k-1})^2` (:math:`\hat m_1^2` at k = 1) [4].
     * ``"belief"`` (1/2, 1e-8): EMA with β₂ of :math:`(g_k - m_k)^2` [5].
 
+    Fields an estimate does not read are refused when given explicitly: ``b2`` with
+    ``"apollo"`` (a recursion, not an EMA), ``seed`` unless ``"hutchinson"``, ``h0``, ``eps_s``
+    and ``secant_pair`` unless ``"apollo"`` or ``"secant"``.
+
     The EMAs are debiased, :math:`\hat h_k = h_k/(1-\beta_2^c)` after c samples.  ``apollo`` and
     ``secant`` have no sample at k = 1, and until the first sample :math:`\hat h = h_0`
     (default 0), so the first step is :math:`(\eta/\max(h_0,\delta))\,g_1`: give ``h0`` an upper
@@ -103,12 +106,25 @@ _ESTIMATES = r"""
 """
 
 
+_DIFFERENCE = ("apollo", "secant")  # the estimates built on the pair (s, y)
+#: Which curvature estimate reads which field (an explicit field the estimate does not read is refused).
+_FAMILY_READS = {
+    "b2": option("curvature", "secant", "agd", "belief", "hutchinson"),
+    "seed": option("curvature", "hutchinson"),
+    "h0": option("curvature", *_DIFFERENCE),
+    "eps_s": option("curvature", *_DIFFERENCE),
+    "secant_pair": option("curvature", *_DIFFERENCE),
+}
+
+
 @rule_dataclass
 class _AdapGradmFamily(AbstractRule):
     """Shared fields and the preconditioned-momentum core of AdapGradm and HAdapGradm."""
 
     fidelity: ClassVar[str] = "recon"
     has_preconditioner: ClassVar[bool] = True
+    reads: ClassVar = _FAMILY_READS
+    allow_inf: ClassVar = frozenset({"cap"})
 
     lr: Hyper = 1e-2
     b1: Hyper = 0.9
@@ -171,7 +187,7 @@ class _AdapGradmFamily(AbstractRule):
         ``r = (lr / (1 - b1^k)) / D`` the rate that multiplies the raw momentum m."""
         k = state.k + 1
         b1, b2 = hp(self.b1, x, xp), hp(self.b2, x, xp)
-        m = ema(state.m, g, b1)  # spec §4: m_t = b1 m + (1 - b1) g
+        m = ema(state.m, g, b1)  # docs/spec/adapgradm.md: m_t = b1 m + (1 - b1) g
         bc1 = bias_correction(b1, k)
         c = k  # number of curvature samples so far
         x_prev, y_prev, h = state.x_prev, state.y_prev, state.h
@@ -181,7 +197,7 @@ class _AdapGradmFamily(AbstractRule):
             if k > 1:
                 s, y = x - state.x_prev, y_now - state.y_prev
                 eps_s = hp(self.eps_s, x, xp)
-                if self.curvature == "secant":  # spec §4: |g_t - g_{t-1}| / (|x_t - x_{t-1}| + eps_s)
+                if self.curvature == "secant":  # docs/spec/adapgradm.md: |g_t - g_{t-1}| / (|x_t - x_{t-1}| + eps_s)
                     h = ema(state.h, xp.abs(y) / (xp.abs(s) + eps_s), b2)
                 else:  # Apollo's weak-secant update [2] Alg. 1 l.6, on the pair (s, y)
                     nrm = xp.sum((s * s) ** 2, axis=-1, keepdims=True) ** 0.25 + eps_s
@@ -208,8 +224,8 @@ class _AdapGradmFamily(AbstractRule):
         elif c == 0:
             hhat = xp.zeros_like(x) + hp(self.h0, x, xp)
         else:
-            hhat = h / bias_correction(b2, c)  # spec §4: h-hat = h / bc2
-        D = self._bound(xp, hhat, x)  # spec §4: D = max(h-hat^p, delta), and <= cap
+            hhat = h / bias_correction(b2, c)  # docs/spec/adapgradm.md: h-hat = h / bc2
+        D = self._bound(xp, hhat, x)  # docs/spec/adapgradm.md: D = max(h-hat^p, delta), and <= cap
         return k, m, h, D, x_prev, y_prev, (lr / bc1) / D
 
     def _rate_to_p(self, rate: Array, k: int, xp: Any) -> Array:
@@ -302,6 +318,10 @@ class AdapGradm(_AdapGradmFamily):
         return 1 / state.D
 
 
+#: HAdapGradm's adaptive part is used at all (``switch_at=0`` is SGD from the first update).
+_ADAPTIVE = Needs(lambda r: r.switch_at != 0, "switch_at != 0", ("switch_at",))
+
+
 class HAdapGradmState(NamedTuple):
     k: int
     m: Array
@@ -350,6 +370,12 @@ class HAdapGradm(_AdapGradmFamily):
     * ``switch_at=s`` (any mode): updates after the s-th use :math:`r' = \eta^\star`; ``switch_at=0``
       is SGD throughout.
 
+    Each switch reads its own fields; explicit values of the others are refused: ``gamma``
+    with ``"clip"``/``"blend"``, ``switch_tol`` with ``"swats"``, ``final_lr`` with
+    ``"clip"``/``"floor"``/``"blend"`` or a ``switch_at``; ``b2`` also with ``"swats"`` (the EMA of
+    the projected rates).  With ``switch_at=0`` nothing adaptive is read, so ``switch``,
+    ``curvature`` and the estimate's fields are refused there too.
+
     **SGD convention.**  A fully switched step is :math:`x_{k+1} = x_k - \eta^\star m_k` with
     :math:`m_k` the EMA of gradients without bias correction (AdaBound's limit).  Since
     :math:`m_k = (1-\beta_1) b_k` for torch's buffer :math:`b_k = \beta_1 b_{k-1} + g_k`, this is
@@ -376,6 +402,17 @@ class HAdapGradm(_AdapGradmFamily):
     name: ClassVar[str] = "hadapgradm"
     reference: ClassVar[str] = ("Chen, Zhang & Zhou, Neural Networks 199:108758 (2026), abstract; RECON per "
                                 "docs/spec/adapgradm.md (AdaBound clip, AGD floor, SWATS switch, blend)")
+
+    reads: ClassVar = {
+        **{k: v & _ADAPTIVE for k, v in _FAMILY_READS.items() if k != "b2"},
+        "b2": (_FAMILY_READS["b2"] | option("switch", "swats")) & _ADAPTIVE,
+        **{k: _ADAPTIVE for k in ("curvature", "power", "delta", "cap", "switch")},
+        "gamma": option("switch", "clip", "blend") & _ADAPTIVE,
+        "switch_tol": option("switch", "swats") & _ADAPTIVE,
+        "final_lr": option("switch", "clip", "floor", "blend") | Needs(
+            lambda r: r.switch_at is not None, "switch_at is given", ("switch_at",)),
+    }
+    allow_inf: ClassVar = frozenset({"cap", "final_lr", "gamma"})
 
     switch: Switch = "clip"
     final_lr: Hyper = 0.1
@@ -425,7 +462,7 @@ class HAdapGradm(_AdapGradmFamily):
         elif self.switch == "floor":  # AGD [4]: max(D, delta) == min(rate, SGD rate)
             r2 = xp.minimum(r, eta)
             w = xp.astype(r >= eta, x.dtype)
-        elif self.switch == "blend":  # spec §4: rho_t eta/D + (1 - rho_t) eta*
+        elif self.switch == "blend":  # docs/spec/adapgradm.md: rho_t eta/D + (1 - rho_t) eta*
             gam = hp(self.gamma, x, xp)
             rho = 1 / (1 + gam * k)
             r2 = rho * r + (1 - rho) * eta

@@ -13,12 +13,11 @@ from typing import Any, ClassVar, NamedTuple
 
 from .._checks import broadcast_shapes, host_values
 from .._xp import array_namespace, asarray
-from .base import AbstractRule, _broadcasts_to, register, rule_dataclass
+from .base import AbstractRule, Hyper, _broadcasts_to, register, rule_dataclass
 
 __all__ = ["Preconditioned", "PreconditionedState", "to_intrinsic", "from_intrinsic", "intrinsic_factor"]
 
 Array = Any
-Hyper = Any  # float or array broadcastable to (*batch, 1)
 
 
 class PreconditionedState(NamedTuple):

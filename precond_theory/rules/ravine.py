@@ -11,12 +11,11 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from .._checks import check_range
 from .._xp import array_namespace
 from ._moments import bias_correction, ema
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, hp, option, register, rule_dataclass
 
 __all__ = ["AdamRAG", "AdamRAGState"]
 
 Array = Any
-Hyper = Any  # float or array broadcastable to (*batch, 1)
 
 Extrapolation = Literal["constant", "nesterov", "zero"]
 Direction = Literal["mhat", "g"]
@@ -53,9 +52,13 @@ class AdamRAG(AbstractRule):
         Step direction :math:`\hat m_t` (Adam) or :math:`g_t` (RMSProp-like with bias-corrected
         v; the extrapolation then provides all the momentum).
     momentum : float or array
-        α of the constant schedule, in [0, 1).
+        α of the constant schedule, in [0, 1); refused with another schedule.
     a : float
-        a > 0 of the Nesterov schedule.
+        a > 0 of the Nesterov schedule.  An explicit ``a`` selects ``schedule="nesterov"``
+        unless ``schedule`` is also given; with another schedule it is refused.
+
+    ``b1`` is read only with ``direction="mhat"`` (an explicit ``b1`` with ``direction="g"``
+    is refused: that direction does not use the first moment).
 
     Notes
     -----
@@ -113,6 +116,9 @@ class AdamRAG(AbstractRule):
         "after Attouch & Fadili, SIAM J. Optim. 2022 (RAG) and Kingma & Ba Alg. 1"
     )
     has_preconditioner: ClassVar[bool] = True
+    reads: ClassVar = {"momentum": option("schedule", "constant"), "a": option("schedule", "nesterov"),
+                       "b1": option("direction", "mhat")}
+    selects: ClassVar = {"a": ("schedule", "nesterov")}
 
     lr: Hyper = 1e-3
     b1: Hyper = 0.9

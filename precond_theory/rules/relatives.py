@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from .._checks import check_int, check_range
 from .._xp import array_namespace
 from ._moments import bias_correction, ema
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, Needs, hp, nonzero, option, register, rule_dataclass
 
 __all__ = [
     "PTO_VERSION", "Apollo", "ApolloState", "AGD", "AGDState", "AdaBelief", "AdaBeliefState",
@@ -34,7 +34,6 @@ __all__ = [
 PTO_VERSION = "4.1.0"
 
 Array = Any
-Hyper = Any  # float or array broadcastable to (*batch, 1)
 
 
 def _is_zero(v: Any) -> bool:
@@ -132,6 +131,9 @@ class Apollo(AbstractRule):
 
     The warmup ramps to the learning rate passed to the update (the field ``lr``, or the
     scheduled one under :func:`with_schedule`); the package ramps to its constructor lr.
+    ``init_lr`` is read only when the warmup has a ramp (``warmup_steps >= 2``: with W = 1 the
+    first update already uses η) and ``wd_type`` only with ``wd != 0``; explicit values
+    otherwise are refused.
 
     References
     ----------
@@ -145,6 +147,10 @@ class Apollo(AbstractRule):
     fidelity: ClassVar[str] = "exact"
     has_preconditioner: ClassVar[bool] = True
     reference: ClassVar[str] = "Ma, arXiv:2009.13586, Algorithm 1; pytorch_optimizer 4.1.0 ApolloDQN"
+    reads: ClassVar = {
+        "init_lr": Needs(lambda r: r.warmup_steps >= 2, "warmup_steps >= 2", ("warmup_steps",)),
+        "wd_type": nonzero("wd"),
+    }
 
     lr: Hyper = 1e-2
     init_lr: Hyper = 1e-5
@@ -331,7 +337,9 @@ class AdaBelief(AbstractRule):
     the step is :math:`\gamma r_k/(1-\beta_1^k)\; m_k/(\sqrt{s_k}+\epsilon)` when
     :math:`\rho_k \ge` ``n_sma_threshold`` (:math:`r_k` RAdam's rectification, which carries the
     :math:`\sqrt{1-\beta_2^k}`), otherwise the SGD step :math:`\gamma m_k/(1-\beta_1^k)`
-    (``degenerated_to_sgd``) or no step.
+    (``degenerated_to_sgd``) or no step.  ``n_sma_threshold`` and ``degenerated_to_sgd`` are read
+    only with ``rectify=True``, ``decoupled_wd`` only with ``wd != 0`` and ``decay_scaled_by_lr``
+    only with decoupled decay and ``wd != 0``; explicit values otherwise are refused.
     Implied preconditioner of :math:`\hat m_k`: :math:`P_k = 1/(\sqrt{s_k/(1-\beta_2^k)}+\epsilon)`.
 
     ====== ===================================================
@@ -355,6 +363,12 @@ class AdaBelief(AbstractRule):
     fidelity: ClassVar[str] = "exact"
     has_preconditioner: ClassVar[bool] = True
     reference: ClassVar[str] = "Zhuang et al., NeurIPS 2020 (arXiv:2010.07468), Algorithm 2; pytorch_optimizer 4.1.0"
+    reads: ClassVar = {
+        "n_sma_threshold": option("rectify", True),
+        "degenerated_to_sgd": option("rectify", True),
+        "decoupled_wd": nonzero("wd"),
+        "decay_scaled_by_lr": option("decoupled_wd", True) & nonzero("wd"),
+    }
 
     lr: Hyper = 1e-3
     b1: Hyper = 0.9
@@ -373,7 +387,7 @@ class AdaBelief(AbstractRule):
         check_range("b2", self.b2, 0.0, 1.0, hi_open=True)
         check_range("eps", self.eps, 0.0)
         check_range("wd", self.wd, 0.0)
-        check_int("n_sma_threshold", self.n_sma_threshold, 0)
+        check_int("n_sma_threshold", self.n_sma_threshold, 4)  # RAdam's rectification needs rho > 4
 
     def init(self, x: Array) -> AdaBeliefState:
         z = array_namespace(x).zeros_like(x)

@@ -13,13 +13,12 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from .._checks import check_range
 from .._xp import array_namespace
 from ._moments import bias_correction
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, hp, nonzero, option, register, rule_dataclass
 from .relatives import fsqrt, lerp, pto_weight_decay
 
 __all__ = ["AdaBound", "AdaBoundState", "SWATS", "SWATSState", "lr_factor"]
 
 Array = Any
-Hyper = Any
 
 #: pytorch-optimizer adds this inside the square root of every Adam-type denominator
 #: (``BaseOptimizer.apply_ams_bound``'s ``exp_avg_sq_eps``).
@@ -87,7 +86,8 @@ class AdaBound(AbstractRule):
     * ``amsbound`` (False): AMSBound, :math:`v` replaced by its running maximum ([1] Alg. 3).
     * weight decay: ``decoupled_wd=True`` (package default, ``p.mul_(1 - lr wd)``),
       ``decay_scaled_by_lr=False`` for the package's ``fixed_decay``; ``decoupled_wd=False``
-      is the official code's coupled L2.
+      is the official code's coupled L2.  With ``wd=0`` an explicit ``decoupled_wd`` or
+      ``decay_scaled_by_lr`` is refused, and ``decay_scaled_by_lr`` with coupled decay too.
 
     Implied preconditioner of :math:`\hat m_k = m_k/(1-\beta_1^k)`:
     :math:`P_k = \eta_k (1-\beta_1^k)/\gamma`.
@@ -116,6 +116,11 @@ class AdaBound(AbstractRule):
     fidelity: ClassVar[str] = "exact"
     has_preconditioner: ClassVar[bool] = True
     reference: ClassVar[str] = "Luo et al., ICLR 2019 (arXiv:1902.09843), Algorithm 2; pytorch_optimizer 4.1.0 AdaBound"
+    reads: ClassVar = {
+        "decoupled_wd": nonzero("wd"),
+        "decay_scaled_by_lr": option("decoupled_wd", True) & nonzero("wd"),
+    }
+    allow_inf: ClassVar = frozenset({"gamma"})  # gamma = inf closes the bounds at once: SGD from the start
 
     lr: Hyper = 1e-3
     final_lr: Hyper = 0.1
@@ -253,6 +258,10 @@ class SWATS(AbstractRule):
     λ      ``wd`` (0; coupled L2 by default, ``decoupled_wd=True`` for decoupled)
     ====== =======================================================
 
+    ``switch_atol`` is read only with ``switch_test="allclose"``, ``decoupled_wd`` only with
+    ``wd != 0``, ``decay_scaled_by_lr`` only with decoupled decay and ``wd != 0``; explicit
+    values otherwise are refused.
+
     References
     ----------
     .. [1] N. S. Keskar, R. Socher, "Improving generalization performance by switching from Adam
@@ -264,6 +273,11 @@ class SWATS(AbstractRule):
     fidelity: ClassVar[str] = "exact"
     has_preconditioner: ClassVar[bool] = True
     reference: ClassVar[str] = "Keskar & Socher, arXiv:1712.07628, Algorithm 1; pytorch_optimizer 4.1.0 SWATS"
+    reads: ClassVar = {
+        "switch_atol": option("switch_test", "allclose"),
+        "decoupled_wd": nonzero("wd"),
+        "decay_scaled_by_lr": option("decoupled_wd", True) & nonzero("wd"),
+    }
 
     lr: Hyper = 1e-3
     b1: Hyper = 0.9

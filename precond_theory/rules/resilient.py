@@ -12,12 +12,11 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from .._checks import check_range, host_values
 from .._xp import array_namespace
 from ._moments import ema
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, hp, nonzero, option, register, rule_dataclass
 
 __all__ = ["Rprop", "RpropState", "AdaRem", "AdaRemState"]
 
 Array = Any
-Hyper = Any  # float or array broadcastable to (*batch, 1)
 
 
 def _is_zero(v: Any) -> bool:
@@ -149,9 +148,11 @@ class AdaRem(AbstractRule):
     resilience : float or array
         λ ∈ [0, 1] in the factor :math:`a_t = 1 + c_t b_t` (0.999, [2]'s ``lr_scaling``).
     momentum : float or array
-        μ of the SGD momentum buffer (``apply_to="momentum"`` only; 0.9).
+        μ of the SGD momentum buffer (``apply_to="momentum"`` only; 0.9; refused with
+        ``apply_to="grad"``).
     eps : float or array
         ε > 0 in the normaliser (1e-8); it makes :math:`b_1 = 0` when :math:`m_0 = 0`.
+        Refused with ``normalizer="none"``, which has no ε.
     wd : float or array
         Coupled L2 weight decay λ_wd, added outside the factor (0; [2] suggests 1e-4).
     apply_to : {"momentum", "grad"}
@@ -192,9 +193,10 @@ class AdaRem(AbstractRule):
     makes :math:`a_t \to 1`, the bounded-and-vanishing adaptation that convergence proofs of
     this period (AdaBound-style) need, and it is [2]'s choice.
 
-    With ``resilience=0`` and ``decay="constant"`` (:math:`a_t \equiv 1`) AdaRem is exactly SGD
-    (``apply_to="grad"``) or torch's SGD with momentum μ and dampening 0
-    (``apply_to="momentum"``).
+    With ``resilience=0`` (:math:`c_t = 0`, :math:`a_t \equiv 1` under either decay) AdaRem is
+    exactly SGD (``apply_to="grad"``) or torch's SGD with momentum μ and dampening 0
+    (``apply_to="momentum"``); the agreement test is then unused, so an explicit ``b1``,
+    ``eps``, ``normalizer`` or ``decay`` with ``resilience=0`` is refused.
 
     ====== ================ ==================
     symbol argument         default
@@ -224,6 +226,14 @@ class AdaRem(AbstractRule):
         "Liu et al., arXiv:2010.11041 (2020), abstract only; reconstruction after "
         "nestordemeure/flaxOptimizers adarem.py (docs/spec/adarem.md)"
     )
+
+    reads: ClassVar = {
+        "momentum": option("apply_to", "momentum"),
+        "eps": option("normalizer", "tensor_max", "elementwise") & nonzero("resilience"),
+        "b1": nonzero("resilience"),
+        "normalizer": nonzero("resilience"),
+        "decay": nonzero("resilience"),
+    }
 
     lr: Hyper = 0.4
     b1: Hyper = 0.9

@@ -13,12 +13,11 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from .._checks import check_int, check_range
 from .._xp import array_namespace, asarray
 from ._moments import bias_correction, ema
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, hp, is_set, nonzero, option, register, rule_dataclass
 
 __all__ = ["SOAA", "SOAAState"]
 
 Array = Any
-Hyper = Any  # float or array broadcastable to (*batch, 1)
 
 LossOrder = Literal["fold_then_ratio", "past_only"]
 FisherSums = Literal["global", "per_block"]
@@ -53,7 +52,9 @@ class SOAA(AbstractRule):
     lr, b1, b2, eps, wd : float or array
         η, β₁, β₂, ε, λ (defaults 1e-3, 0.9, 0.999, 1e-8, 0, as nadir).
     gamma : float or array
-        γ ∈ [0, 1): width of the radius clamps (nadir 0.1; torch-Tadam 0.25).
+        γ ∈ [0, 1): width of the radius clamps (nadir 0.1; torch-Tadam 0.25).  Read only with
+        a horizon ``total_steps`` or with ``radius_rule="tadam"`` (without a horizon the SOAA
+        clamps are :math:`[1, 2]` whatever γ); an explicit γ otherwise is refused.
     d0 : float or array
         Initial radius :math:`d_1` (nadir 10; torch-Tadam 1).
     total_steps : int or None
@@ -77,7 +78,7 @@ class SOAA(AbstractRule):
         :math:`S = \sum_i \hat m_i^2/(\hat v_i+\epsilon)` (torch-Tadam [4]).
     wd_scaling : {"lr", "fixed"}
         Decoupled decay :math:`-\eta\lambda\theta` (nadir, zij) or :math:`-\lambda\theta`
-        (torch-Tadam).
+        (torch-Tadam); refused with ``wd=0``.
     model : {"as_written", "consistent"}
         Predicted reduction of the step :math:`s = -\eta u`.  ``"as_written"`` (all sources):
         :math:`p = \eta(\hat m\cdot u - \tfrac12 \hat v\cdot u^2)`, whose quadratic term is not
@@ -161,6 +162,11 @@ class SOAA(AbstractRule):
     )
     needs_value: ClassVar[bool] = True
     has_preconditioner: ClassVar[bool] = True
+    reads: ClassVar = {
+        "gamma": is_set("total_steps") | option("radius_rule", "tadam"),
+        "wd_scaling": nonzero("wd"),
+        "blocks": option("fisher_sums", "per_block"),
+    }
 
     lr: Hyper = 1e-3
     b1: Hyper = 0.9
@@ -195,10 +201,6 @@ class SOAA(AbstractRule):
                 raise ValueError("blocks must be a positive block size or a non-empty tuple of positive sizes; got ()")
             for s in sizes:
                 check_int("blocks", s, 1)
-        elif self.blocks is not None:
-            raise ValueError(
-                f"blocks={self.blocks!r} is only used with fisher_sums='per_block'; got fisher_sums='global'"
-            )
 
     # --------------------------------------------------------------------------------- helpers
     def _sum(self, xp: Any, a: Array) -> Array:

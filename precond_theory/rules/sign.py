@@ -6,12 +6,11 @@ from typing import Any, ClassVar, NamedTuple
 
 from .._checks import check_range
 from ._moments import ema
-from .base import AbstractRule, hp, register, rule_dataclass
+from .base import AbstractRule, Hyper, hp, register, rule_dataclass
 
 __all__ = ["SignSGD", "SignSGDState", "Lion", "LionState"]
 
 Array = Any
-Hyper = Any
 
 
 class SignSGDState(NamedTuple):

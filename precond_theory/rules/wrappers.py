@@ -5,6 +5,13 @@ A wrapper is itself a rule: it delegates ``init``/``query``/``preconditioner`` t
 wraps and changes one thing in ``_step``.  Schedules multiply the learning rate that is passed
 down to the inner rule (so decoupled decay scaled by lr sees the scheduled lr, as torch's
 AdamW under a scheduler does).
+
+Wrapping never renames the rule: ``name`` is the wrapped rule's name, ``hyperparameters()``
+has the wrapped rule's keys unchanged plus the wrapper's own under its prefix
+(``schedule``; ``weight_decay``, ``weight_decay_coupled``, ``weight_decay_scale_by_lr``;
+``projection_box_lo``, ``projection_box_hi``, ``projection_ball``), and the chain of wrappers,
+innermost first, is :attr:`~precond_theory.rules.AbstractRule.wrappers`
+(e.g. ``("schedule", "projection")``).  So wrapped and plain runs share their table columns.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
 from .._checks import check_choice, check_int, check_range, host_values
-from .base import AbstractRule, hp, rule_dataclass
+from .base import AbstractRule, Hyper, hp, nonzero, option, rule_dataclass
 
 __all__ = [
     "WithWeightDecay", "WithSchedule", "WithProjection", "ScheduleState",
@@ -34,10 +41,40 @@ class _Wrapper(AbstractRule):
             raise TypeError(f"inner must be a rule (an AbstractRule instance); got {type(self.inner).__name__}")
         super().__post_init__()
 
-    # capabilities follow the wrapped rule
+    #: the wrapper's label in :attr:`wrappers` and the prefix of its hyperparameter keys
+    label: ClassVar[str] = "wrapper"
+    #: own field -> hyperparameter key (default ``f"{label}_{field}"``)
+    columns: ClassVar[dict[str, str]] = {}
+
+    # the name and capabilities are the wrapped rule's
     @property
     def name(self) -> str:  # type: ignore[override]
-        return f"{self.inner.name}+{self.suffix}"
+        return self.inner.name
+
+    @property
+    def wrappers(self) -> tuple[str, ...]:
+        return (*self.inner.wrappers, self.label)
+
+    def _what(self) -> str:
+        return f"the {self.label} wrapper of {self.inner.name!r}"
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The wrapped rule's hyperparameters under their own names, plus this wrapper's fields
+        under its prefix (a second wrapper of the same kind gets ``_2``, ``_3``, ...)."""
+        out = self.inner.hyperparameters()
+        own = super().hyperparameters()
+        own.pop("inner.name", None)
+        for k in [k for k in own if k.startswith("inner.")]:
+            del own[k]
+        for field, value in self._own_columns(own).items():
+            key, i = field, 2
+            while key in out:
+                key, i = f"{field}_{i}", i + 1
+            out[key] = value
+        return out
+
+    def _own_columns(self, own: dict[str, Any]) -> dict[str, Any]:
+        return {self.columns.get(k, f"{self.label}_{k}"): v for k, v in own.items()}
 
     @property
     def needs_value(self) -> bool:  # type: ignore[override]
@@ -59,8 +96,6 @@ class _Wrapper(AbstractRule):
     def lr(self) -> Any:
         return self.inner.lr
 
-    suffix: ClassVar[str] = "wrapped"
-
     def init(self, x: Array) -> Any:
         return self.inner.init(x)
 
@@ -79,12 +114,18 @@ class WithWeightDecay(_Wrapper):
       preconditions the decay too).
     * ``coupled=False`` (decoupled): :math:`dx = dx_{inner} - c\,\lambda x` with
       :math:`c = \gamma_k` (``scale_by_lr=True``, torch AdamW) or :math:`c = 1` (fixed decay).
+
+    ``scale_by_lr`` is read only by decoupled decay with ``wd != 0``, ``coupled`` only with
+    ``wd != 0``: explicit values otherwise are refused.
     """
 
-    wd: Any = 0.0
+    wd: Hyper = 0.0
     coupled: bool = False
     scale_by_lr: bool = True
-    suffix: ClassVar[str] = "wd"
+    label: ClassVar[str] = "weight_decay"
+    columns: ClassVar[dict[str, str]] = {"wd": "weight_decay", "coupled": "weight_decay_coupled",
+                                         "scale_by_lr": "weight_decay_scale_by_lr"}
+    reads: ClassVar = {"scale_by_lr": option("coupled", False) & nonzero("wd"), "coupled": nonzero("wd")}
 
     def _validate(self) -> None:
         check_range("wd", self.wd, 0.0)
@@ -152,7 +193,8 @@ class WithSchedule(_Wrapper):
     r"""Multiply the learning rate of update k (k = 0, 1, ...) by ``schedule(k)``."""
 
     schedule: Callable[[int], Any] = make_schedule("constant")
-    suffix: ClassVar[str] = "schedule"
+    label: ClassVar[str] = "schedule"
+    columns: ClassVar[dict[str, str]] = {"schedule": "schedule"}
 
     def _validate(self) -> None:
         if not callable(self.schedule):
@@ -179,8 +221,12 @@ class WithProjection(_Wrapper):
     Euclidean ball :math:`\{\|x\|_2 \le r\}` (give exactly one of ``box`` and ``ball``)."""
 
     box: tuple[Any, Any] | None = None
-    ball: Any = None
-    suffix: ClassVar[str] = "proj"
+    ball: Hyper = None
+    label: ClassVar[str] = "projection"
+
+    def _own_columns(self, own: dict[str, Any]) -> dict[str, Any]:
+        lo, hi = (None, None) if self.box is None else self.box
+        return {"projection_box_lo": _column(lo), "projection_box_hi": _column(hi), "projection_ball": own["ball"]}
 
     def _validate(self) -> None:
         if (self.box is None) == (self.ball is None):
@@ -210,14 +256,24 @@ class WithProjection(_Wrapper):
         return self.project(x + dx, xp) - x, state
 
 
-def with_weight_decay(rule: AbstractRule, wd: Any, coupled: bool = False, scale_by_lr: bool = True) -> AbstractRule:
-    """Wrap ``rule`` with weight decay (see :class:`WithWeightDecay`).
+def _column(v: Any) -> Any:
+    return v if v is None or isinstance(v, (int, float)) else host_values("box", v)
+
+
+_UNSET: Any = object()
+
+
+def with_weight_decay(rule: AbstractRule, wd: Any, coupled: bool = _UNSET, scale_by_lr: bool = _UNSET) -> AbstractRule:
+    """Wrap ``rule`` with weight decay (see :class:`WithWeightDecay`): ``coupled`` (default
+    False) and ``scale_by_lr`` (default True) count as given only when passed, so that one the
+    configuration does not read is refused rather than ignored.
 
     A schedule wrapper is kept outermost, so that decoupled decay sees the scheduled lr.
     """
     if isinstance(rule, WithSchedule):
         return dataclasses.replace(rule, inner=with_weight_decay(rule.inner, wd, coupled, scale_by_lr))
-    return WithWeightDecay(inner=rule, wd=wd, coupled=coupled, scale_by_lr=scale_by_lr)
+    options = {k: v for k, v in (("coupled", coupled), ("scale_by_lr", scale_by_lr)) if v is not _UNSET}
+    return WithWeightDecay(inner=rule, wd=wd, **options)
 
 
 def with_schedule(rule: AbstractRule, schedule: str | Callable[[int], Any], **params: Any) -> AbstractRule:

@@ -97,7 +97,7 @@ _AMS_MAX = {**_AMS, "amsgrad_max": "read only when amsgrad=True: covered by the 
         "adamw": (
             Case(label="torch AdamW (decay scaled by lr)"),
             Case(options={"decay_scaled_by_lr": False}, label="Loshchilov-Hutter fixed decay"),
-            Case(options={"decoupled_wd": False, "eps_placement": "inside"}, label="coupled, eps inside"),
+            Case(options={"eps_placement": "inside"}, label="eps inside"),
             Case(options={"amsgrad": True, "bias_correction": False}, label="amsgrad, no correction"),
             Case(options={"amsgrad": True, "amsgrad_max": "debiased", "efficient": False}, label="amsgrad debiased"),
             Case(options={"efficient": True}, label="efficient"),

@@ -392,7 +392,9 @@ def rule_fields(name: str) -> tuple[dict[str, tuple], list[str], list[str], dict
         h = hints.get(f.name)
         d = f.default if f.default is not dataclasses.MISSING else None
         defaults[f.name] = d
-        if typing.get_origin(h) is typing.Literal:
+        if f.name in cls.preset:  # fixed by a preset (amsgrad, adamw): its other values are refused
+            choices[f.name] = (cls.preset[f.name],)
+        elif typing.get_origin(h) is typing.Literal:
             choices[f.name] = tuple(typing.get_args(h))
         elif h is bool:
             choices[f.name] = (True, False)

@@ -60,9 +60,15 @@ class Compiled:
         return {k: float(rng.uniform(*self.ranges[k])) for k in (s.name for s in self.hyper_syms)}
 
     def make_rule(self, hv: Mapping[str, float]):
-        from precond_theory.rules import make
+        from precond_theory.rules import get, make
 
-        return make(self.twin.rule, **self.options, **self.fixed_hyper, **hv)
+        cls = get(self.twin.rule)
+        values = {**self.options, **self.fixed_hyper, **hv}
+        for field in cls.unread(values):  # refused when given: the rule keeps its default, and so does
+            del values[field]  # the twin (hv is updated in place), which matters where only the state reads it
+            if field in hv:
+                hv[field] = float(next(f.default for f in dataclasses.fields(cls) if f.name == field))
+        return make(self.twin.rule, **values)
 
     def _hv(self, hv: Mapping[str, float]) -> list[np.float64]:
         return [np.float64(hv[s.name]) for s in self.hyper_syms]
