@@ -165,10 +165,10 @@ IDENTITY_RULES = {
 }
 
 ZERO_WRAPPERS = {
-    "wd0_coupled": lambda r: with_weight_decay(r, 0.0, coupled=True),
-    "wd0_decoupled": lambda r: with_weight_decay(r, 0.0, coupled=False),
-    "wd0_decoupled_fixed": lambda r: with_weight_decay(r, 0.0, coupled=False, scale_by_lr=False),
+    "wd0": lambda r: with_weight_decay(r, 0.0),  # the scalar 0: coupled/scale_by_lr would be refused
     "wd0_batched_array": lambda r: with_weight_decay(r, np.zeros((3, 1))),
+    "wd0_batched_coupled": lambda r: with_weight_decay(r, np.zeros((3, 1)), coupled=True),
+    "wd0_batched_decoupled_fixed": lambda r: with_weight_decay(r, np.zeros((3, 1)), scale_by_lr=False),
     "schedule_constant": lambda r: with_schedule(r, "constant"),
     "box_inactive": lambda r: with_projection(r, box=(-1e3, 1e3)),
     "ball_inactive": lambda r: with_projection(r, ball=1e3),
