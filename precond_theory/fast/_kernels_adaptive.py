@@ -73,6 +73,8 @@ def _adam_element(xi, gi, mi, vi, vmi, wd, b1, omb1, b2, omb2, eps, bc2, sbc2, n
         den = math.sqrt(vv + eps)
     elif dmode == 2:
         den = math.sqrt(vv) / sbc2 + eps
+    elif dmode == 4:
+        den = math.sqrt(vv * bc2) + eps
     else:
         den = math.sqrt(vv / bc2 + eps)
     dx = nc * mi / den
@@ -117,7 +119,7 @@ def _adam_row(x, g, m, v, vmax, C, j, K, coupled, decoupled, ams, dmode, lo, hi)
 def adam_kernel(x, g, m, v, vmax, C, K, coupled, decoupled, ams, dmode):
     """Adam family.  C rows: wd, b1, 1-b1, b2, 1-b2, eps, bc2, bc2**0.5, -(lr c), decoupled factor.
     ams 0: none, 1: max of raw v, 2: max of v / bc2.  dmode 0: sqrt(vv)+eps, 1: sqrt(vv+eps),
-    2: sqrt(vv)/bc2**0.5 + eps, 3: sqrt(vv/bc2 + eps)."""
+    2: sqrt(vv)/bc2**0.5 + eps, 3: sqrt(vv/bc2 + eps), 4: sqrt(vv*bc2) + eps."""
     R, n = x.shape
     per_run = C.shape[1] > 1
     for r in range(R):

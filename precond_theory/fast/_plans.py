@@ -250,7 +250,9 @@ class AdamPlan(Plan):
         self.decoupled = has_wd and r.decoupled_wd
         self.ams = 0 if not r.amsgrad else (1 if r.amsgrad_max == "raw" else 2)
         inside = r.eps_placement == "inside"
-        if not r.bias_correction or r.efficient or (r.amsgrad and r.amsgrad_max == "debiased"):
+        if r.efficient and self.ams == 2:  # the max of v-hat back on v's scale: sqrt(vmax bc2) + eps
+            self.dmode = 4
+        elif not r.bias_correction or r.efficient or (r.amsgrad and r.amsgrad_max == "debiased"):
             self.dmode = 0 if (r.efficient or not inside) else 1
         else:
             self.dmode = 3 if inside else 2

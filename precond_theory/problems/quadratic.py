@@ -120,14 +120,29 @@ class Quadratic(ArrayBacked, AbstractProblem):
         return self.xp.zeros((*self.batch_shape, self.dim), dtype=self.dtype)
 
 
+class _DefaultInt(int):
+    """A default that knows it was not passed (same value and repr as the int)."""
+
+
+class _DefaultFloat(float):
+    """A default that knows it was not passed (same value and repr as the float)."""
+
+
+class _DefaultStr(str):
+    """A default that knows it was not passed (same value and repr as the str)."""
+
+
+_DIM, _KAPPA, _MU, _SPECTRUM = _DefaultInt(10), _DefaultFloat(100.0), _DefaultFloat(1.0), _DefaultStr("geometric")
+
+
 def make_quadratic(
-    dim: int | None = None,
-    kappa: Any = None,
+    dim: int = _DIM,
+    kappa: Any = _KAPPA,
     *,
-    spectrum: Literal["geometric", "linear", "two_cluster"] | None = None,
+    spectrum: Literal["geometric", "linear", "two_cluster"] = _SPECTRUM,
     eigenvalues: Any = None,
     rotate: bool = True,
-    mu: Any = None,
+    mu: Any = _MU,
     f_star: Any = 0.0,
     seed: Any = 0,
     xp: Any = np,
@@ -138,14 +153,14 @@ def make_quadratic(
     Parameters
     ----------
     dim : int
-        Dimension n >= 1 (default 10).  With ``eigenvalues`` it may only repeat their length.
+        Dimension n >= 1.  With ``eigenvalues`` it may only repeat their length.
     kappa, mu : float or array-like
-        Condition number (>= 1, default 100) and smallest eigenvalue (> 0, default 1); refused
-        together with ``eigenvalues``, which fix the spectrum.  Arrays make a *batched* problem
+        Condition number (>= 1) and smallest eigenvalue (> 0); refused together with
+        ``eigenvalues``, which fix the spectrum.  Arrays make a *batched* problem
         whose batch shape is the broadcast of the shapes of ``kappa``, ``mu`` and ``seed`` — a
         kappa sweep is ``make_quadratic(8, kappa=[10, 100, 1000])``.
     spectrum : {"geometric", "linear", "two_cluster"}
-        Shape of the spectrum (default "geometric"); refused together with ``eigenvalues``.
+        Shape of the spectrum; refused together with ``eigenvalues``.
     eigenvalues : array-like, optional
         Exact spectrum, shape ``(n,)`` or ``(*batch, n)`` (positive, finite).
     rotate : bool
@@ -170,14 +185,15 @@ def make_quadratic(
     if seeds.dtype.kind not in "iu" or np.any(seeds < 0):
         raise ValueError(f"seed must be a non-negative integer or an array of them; got {seed!r}")
     if eigenvalues is not None:
-        unused = [nm for nm, v in (("kappa", kappa), ("mu", mu), ("spectrum", spectrum)) if v is not None]
+        unused = [nm for nm, v, d in (("kappa", kappa, _KAPPA), ("mu", mu, _MU), ("spectrum", spectrum, _SPECTRUM))
+                  if v is not d]
         if unused:
             raise ValueError(f"{' and '.join(unused)} cannot be combined with eigenvalues, which fix the spectrum "
                              f"exactly; drop {' and '.join(unused)} or eigenvalues")
         eigs = np.sort(np.asarray(eigenvalues, dtype=np.float64), axis=-1)
         if eigs.ndim < 1 or eigs.shape[-1] < 1 or not np.all(np.isfinite(eigs)) or np.any(eigs <= 0):
             raise ValueError(f"eigenvalues must be a non-empty array of finite, positive numbers; got {eigenvalues!r}")
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))
+        if dim is not _DIM and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))
                                 or dim != eigs.shape[-1]):
             raise ValueError(f"dim={dim!r} contradicts eigenvalues, which give n={eigs.shape[-1]}; "
                              "drop dim (the length of eigenvalues is the dimension)")
@@ -185,10 +201,8 @@ def make_quadratic(
         eigs = np.broadcast_to(eigs, (*batch, eigs.shape[-1])).copy()
         kappa_v = eigs[..., -1] / eigs[..., 0]
     else:
-        dim = check_int("dim", 10 if dim is None else dim, 1)
-        kappa = 100.0 if kappa is None else kappa
-        mu = 1.0 if mu is None else mu
-        spectrum = "geometric" if spectrum is None else spectrum
+        dim = check_int("dim", dim, 1)
+        spectrum = str(spectrum)
         check_choice("spectrum", spectrum, SPECTRA)
         kap, muv = np.asarray(kappa, dtype=np.float64), np.asarray(mu, dtype=np.float64)
         check_range("kappa", kap, 1.0)

@@ -42,7 +42,7 @@ from .._xp import array_namespace, asarray
 
 __all__ = [
     "AbstractRule", "REGISTRY", "register", "Fidelity", "hp", "rule_dataclass", "Hyper",
-    "Needs", "option", "nonzero", "is_set",
+    "Needs", "option", "nonzero", "is_set", "rebuild",
 ]
 
 Fidelity = Literal["exact", "concordant", "recon"]
@@ -125,6 +125,29 @@ def nonzero(field: str) -> Needs:
 def is_set(field: str) -> Needs:
     """The optional field ``field`` is not None."""
     return Needs(lambda r: getattr(r, field) is not None, f"{field} is given", (field,))
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """``value`` restates ``default`` (same option, or the same real number)."""
+    if _option_in(value, (default,)):
+        return True
+    real = (int, float, np.integer, np.floating)
+    return (isinstance(value, real) and isinstance(default, real) and not isinstance(value, bool)
+            and not isinstance(default, bool) and value == default)
+
+
+def rebuild(rule: AbstractRule, **changes: Any) -> AbstractRule:
+    """``dataclasses.replace(rule, **changes)``, except that a change contradicting a preset
+    builds the rule the preset specialises (``amsgrad`` with ``amsgrad=False`` is ``adam``),
+    keeping the given fields and those that differ from the base rule's defaults."""
+    cls = type(rule)
+    if not any(k in cls.preset and not _option_in(v, (cls.preset[k],)) for k, v in changes.items()):
+        return dataclasses.replace(rule, **changes)
+    base = REGISTRY[cls.preset_of]
+    defaults = {f.name: f.default for f in dataclasses.fields(base)}
+    kw = {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule)
+          if f.name in rule.given or not _is_default(getattr(rule, f.name), defaults.get(f.name, _MISSING))}
+    return base(**{**kw, **changes})
 
 
 def _option_in(value: Any, values: tuple[Any, ...]) -> bool:
@@ -250,13 +273,24 @@ class AbstractRule(abc.ABC):
             if field in values and opt not in values:
                 conf[opt] = value
         ns = types.SimpleNamespace(**conf)
-        return [f for f, need in cls.reads.items() if f in values and values[f] is not None and not need.test(ns)]
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        return [f for f, need in cls.reads.items()
+                if f in values and values[f] is not None and not need.test(ns)
+                and (f in cls.selects or not _is_default(values[f], defaults.get(f, _MISSING)))]
 
     def _check_reads(self) -> None:
-        """Refuse explicit fields that the configuration does not read (:attr:`reads`); an
-        explicit None (the "not given" value of an optional field) counts as not given."""
+        """Refuse explicit fields that the configuration does not read (:attr:`reads`).
+
+        An explicit value equal to the field's default counts as not given (restating a default
+        changes nothing either way, and code that passes complete tables of options stays
+        valid), except for a field that selects an option (:attr:`selects`), where giving it is
+        the point; so does an explicit None, the "not given" value of an optional field.
+        """
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
         for field, need in self.reads.items():
-            if field in self.given and getattr(self, field) is not None and not need.test(self):
+            value = getattr(self, field)
+            restated = field not in self.selects and _is_default(value, defaults.get(field, _MISSING))
+            if field in self.given and value is not None and not restated and not need.test(self):
                 selected = getattr(self, "_selected", {})
                 now = ", ".join(f"{nm}={getattr(self, nm)!r}" + (f" (selected by the explicit {selected[nm]})"
                                                                  if nm in selected else "")

@@ -45,7 +45,9 @@ def _replace(rule: Any, **changes: Any) -> Any:
     if missing:
         raise MutantNotApplicable(f"rule {rule.name!r} has no field {', '.join(missing)}")
     try:
-        return dataclasses.replace(rule, **changes)
+        from ..rules.base import rebuild
+
+        return rebuild(rule, **changes)  # amsgrad with amsgrad=False is adam (the preset refuses it)
     except (TypeError, ValueError) as exc:
         raise MutantRefused(f"rule {rule.name!r} refuses {changes}: {exc}") from None
 
