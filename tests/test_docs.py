@@ -65,3 +65,53 @@ def test_every_rule_is_in_the_navigation_and_the_rules_index():
             f"docs/rules/index.md lacks {name} with its label {label}"
     missing = [p for p in nav if not (DOCS.parent / p).is_file()]
     assert not missing, f"nav entries without a page: {missing}"
+
+
+#: the rules each specification page specifies
+SPEC_RULES = {
+    "baselines": ["sgd", "heavy_ball", "nesterov", "adagrad", "rmsprop", "adam", "amsgrad", "adamw", "nadam",
+                  "lion", "signsgd", "rprop", "adabound", "swats", "agd", "apollo", "adabelief"],
+    "soaa": ["soaa"], "adarem": ["adarem"], "ravine_adamrag": ["ravine", "adamrag"],
+    "adapgradm": ["adapgradm", "hadapgradm"], "ye_preconditioning": ["preconditioned"],
+}
+
+
+def spec_option_names(text: str) -> set[str]:
+    """Option names a spec page gives: first cells of tables headed ``option`` and ``option `x```."""
+    import re
+
+    names: set[str] = set()
+    header = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if header is None:
+            header = cells
+            continue
+        if header[0] == "option" and not set(cells[0]) <= set("-"):
+            names |= set(re.findall(r"`([a-z_][a-z0-9_]*)`", cells[0]))
+    for sentence in re.findall(r"\b[Oo]ptions?\b:?([^.]*)", text):  # "Options: `a` (...), `b` ..."
+        names |= set(re.findall(r"`([a-z_][a-z0-9_]*)`", sentence))
+    return names
+
+
+@pytest.mark.parametrize("page", sorted(SPEC_RULES))
+def test_spec_options_are_fields_of_the_rules(page):
+    """Every option the specification names exists on one of the rules it specifies."""
+    import dataclasses
+
+    text = (DOCS.parent / "spec" / f"{page}.md").read_text()
+    fields = {f.name for n in SPEC_RULES[page] for f in dataclasses.fields(rules.get(n))}
+    names = spec_option_names(text) - set(rules.available())  # "options of `adam`" names the rule
+    assert names or page == "ye_preconditioning", f"spec/{page}.md names no option"
+    missing = sorted(names - fields)
+    assert not missing, f"spec/{page}.md names options that no rule of it has: {missing}"
+
+
+def test_spec_option_check_can_fail():
+    text = ("| option | readings |\n|---|---|\n| `eps_placement` | x |\n| `no_such_option` | y |\n\n"
+            "Option `sqrt_t`. Further options: `amsbound` (`\"x\"`), `eps_inner`.")
+    assert spec_option_names(text) == {"eps_placement", "no_such_option", "sqrt_t", "amsbound", "eps_inner"}
+    assert "no_such_option" not in {f.name for f in __import__("dataclasses").fields(rules.get("adam"))}
