@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ._app import app, console  # noqa: F401
-from . import cmd_check, cmd_derive, cmd_problems, cmd_rules, cmd_run  # noqa: E402,F401  (each registers its command)
+from . import (cmd_check, cmd_derive, cmd_experiment, cmd_problems, cmd_report, cmd_rules,  # noqa: E402,F401
+               cmd_run)  # (each registers its command)
 
 __all__ = ["app", "main"]
 

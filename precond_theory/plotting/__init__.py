@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .convergence import plot_convergence
 from .rate_check import law_math, plot_rate_check
-from .style import (FORMATS, WIDTHS, line_style, metric_label, paper_figure, paper_style, round_off_floor,
+from .sensitivity import plot_sensitivity
+from .style import (FORMATS, PALETTE, WIDTHS, line_style, metric_label, paper_figure, paper_style, round_off_floor,
                     save_figure)
 
-__all__ = ["plot_convergence", "plot_rate_check", "save_figure", "paper_style", "paper_figure", "line_style",
-           "metric_label", "round_off_floor", "law_math", "WIDTHS", "FORMATS"]
+__all__ = ["plot_convergence", "plot_rate_check", "plot_sensitivity", "save_figure", "paper_style", "paper_figure", "line_style",
+           "metric_label", "round_off_floor", "law_math", "WIDTHS", "FORMATS", "PALETTE"]
