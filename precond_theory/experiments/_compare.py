@@ -11,6 +11,9 @@ Criteria (what "better" means in the claim):
                  above its start (more is better);
 ``robust``       how many learning rates end within a factor 10 of the best final value any
                  rule reaches from that start (more is better).
+
+Adaptive and sign-based rules share one learning-rate grid; gradient-scaled rules (SGD, heavy
+ball, Nesterov, AdaRem) use the grid times 10/L when the problem knows its smoothness L.
 """
 
 from __future__ import annotations
@@ -70,6 +73,20 @@ def _starts(problem: Any, spec: dict[str, Any], seeds: int) -> np.ndarray:
     return starts(problem, seeds, scale)
 
 
+#: Rules whose step is not normalized by gradient magnitudes: their grid is scaled by 10/L.
+_GRADIENT_SCALED = ("sgd", "heavy_ball", "nesterov", "ravine", "adarem")
+
+
+def _grid(name: str, problem: Any, lrs: list[float]) -> list[float]:
+    """The learning-rate grid of rule ``name``: as given for adaptive and sign-based rules (whose
+    steps do not scale with the gradient), times 10/L for gradient-scaled rules when the problem
+    knows its smoothness L (so the grid covers the stable range lr < 2/L)."""
+    L = getattr(problem, "L", None)
+    if name in _GRADIENT_SCALED and L is not None and np.isfinite(float(L)) and float(L) > 0:
+        return [float(v) * 10.0 / float(L) for v in lrs]
+    return [float(v) for v in lrs]
+
+
 def _flip_fraction(iterates: np.ndarray) -> np.ndarray:
     """Per run: fraction of (step, coordinate) pairs whose update changes sign."""
     dx = np.diff(iterates, axis=0)  # (T, *batch, n)
@@ -88,10 +105,10 @@ def _per_problem(spec: dict[str, Any], rules_: dict[str, dict[str, Any]], p: dic
     S, steps = int(p["seeds"]), int(p["steps"])
     x0 = _starts(problem, spec, S)
     metric = spec.get("metric") or ("f_gap" if problem.f_star is not None else "grad_norm_sq")
-    lrs = list(p["lrs"])
-    frames, traces = [], {}
+    frames, traces, grids = [], {}, {}
     for i, (name, hps) in enumerate(rules_.items()):
         keep = criterion == "oscillation"
+        lrs = grids[name] = _grid(name, problem, p["lrs"])
         f, tr = lr_sweep(name, problem, lrs, x0, steps=steps, record="all" if keep else "log", hps=hps,
                          keep_iterates=keep, advance=advance, rule_index=i)
         frames.append(f)
@@ -105,7 +122,7 @@ def _per_problem(spec: dict[str, Any], rules_: dict[str, dict[str, Any]], p: dic
         g = summ[(summ.rule_index == i) & (summ.lr == lr_b)].sort_values("seed")
         tuned = table[(table.rule_index == i) & (table.p_solver_lr == lr_b)]
         tuned_rows.append(tuned)
-        j = lrs.index(lr_b)
+        j = grids[name].index(lr_b)
         if criterion == "steps":
             wide = tuned.pivot_table(index="stop_val", columns="seed", values=col, aggfunc="first", dropna=False)
             y0 = float(np.median(summ[summ.rule_index == 0].groupby("seed")["first"].first()))
@@ -163,7 +180,7 @@ def comparison(name: str, *, title: str, paper: str, claim: str, expected: str, 
     what, use_log, better = CRITERIA[criterion]
     rules_ = {r: dict((rules or {}).get(r, {})) for r in [subject, *baselines]}
     prob_text = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in problems)
-    setup = (f"{subject} vs {', '.join(baselines)}, each at its best learning rate of the grid (smallest median "
+    setup = (f"{subject} vs {', '.join(baselines)}, each at its best learning rate of its grid (smallest median "
              f"final metric), paired over seeded starts; criterion: {what}; problems: {prob_text}")
 
     def units(p: dict[str, Any]) -> int:
@@ -191,7 +208,8 @@ def comparison(name: str, *, title: str, paper: str, claim: str, expected: str, 
                         parts.append({"verdict": "inconclusive", "reason": f"too few finite runs on "
                                       f"{res['problem'].name}", "interval": [np.nan, np.nan]})
                         continue
-                pv = paired_verdict(a_val, b_val, log=use_log, what=what, names=(subject, b), better=better)
+                pv = paired_verdict(a_val, b_val, log=use_log, what=what, names=(subject, b), better=better,
+                                    margin=0.01 if criterion == "oscillation" else None)
                 pv["reason"] = f"{res['problem'].name}: {pv['reason']}"
                 parts.append(pv)
             for r, d in pr.items():

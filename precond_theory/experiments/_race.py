@@ -87,13 +87,16 @@ def best_lr(summary: Any, rule_index: int) -> float:
 
 
 def paired_verdict(a: Any, b: Any, *, level: float = 0.95, log: bool = True, what: str = "value",
-                   names: tuple[str, str] = ("A", "B"), better: str = "smaller") -> dict[str, Any]:
+                   names: tuple[str, str] = ("A", "B"), better: str = "smaller",
+                   margin: float | None = None) -> dict[str, Any]:
     """Is A's ``what`` smaller (``better="smaller"``) or larger than B's, paired over seeds?
 
     The statistic is the mean over seeds of ``log(a/b)`` (or ``a - b`` with ``log=False``) with a
-    Student-t interval (``level``).  ``consistent`` when the interval lies on A's better side of 0,
-    ``violated`` when it lies on the other side, ``inconclusive`` when it contains 0.  With zero
-    spread (identical differences) the interval is the point itself.
+    Student-t interval (``level``).  ``consistent`` when the interval lies on A's better side of
+    ``±margin``, ``violated`` when it lies beyond ``margin`` on the other side, ``inconclusive``
+    otherwise.  ``margin`` (default 0.05 for log ratios, i.e. about 5%, and 0 for differences) keeps
+    differences below the resolution of the measurement (recorded steps are log-spaced) from
+    deciding.  With zero spread (identical differences) the interval is the point itself.
     """
     from scipy import stats
 
@@ -112,12 +115,15 @@ def paired_verdict(a: Any, b: Any, *, level: float = 0.95, log: bool = True, wha
     mean = float(d.mean())
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
     lo, hi = mean - half, mean + half
-    good, bad = (hi < 0, lo > 0) if better == "smaller" else (lo > 0, hi < 0)
+    m = (0.05 if log else 0.0) if margin is None else float(margin)
+    if not m >= 0:
+        raise ValueError(f"margin must be >= 0; got {margin!r}")
+    good, bad = (hi < -m, lo > m) if better == "smaller" else (lo > m, hi < -m)
     verdict = "consistent" if good else "violated" if bad else "inconclusive"
     unit = "log ratio" if log else "difference"
     side = "smaller" if better == "smaller" else "larger"
     text = (f"{names[0]} vs {names[1]}: mean {unit} of {what} {mean:+.3g}, {100 * level:.0f}% interval "
-            f"[{lo:+.3g}, {hi:+.3g}] over {n} seeds ({names[0]} claimed {side})")
+            f"[{lo:+.3g}, {hi:+.3g}] over {n} seeds, margin {m:g} ({names[0]} claimed {side})")
     return {"verdict": verdict, "reason": text, "estimate": mean, "interval": [lo, hi], "n": n}
 
 

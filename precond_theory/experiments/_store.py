@@ -1,9 +1,9 @@
 """Writing experiment artifacts: atomic text files and folders, LaTeX booktabs tables, cache keys.
 
 The cache key of a result covers what made its numbers: the experiment's name, size and
-parameters, the package version, a hash of the package's source code (every ``.py`` and data
-file under ``precond_theory/``) and the versions of the dependencies that change numbers or
-figures.  A result is reused only when its stored key equals the key of the current request.
+parameters, the package version, a hash of the package's source code and data files, and the
+versions of the dependencies that change numbers or figures (the sweep's cache uses the same
+code hash and numeric dependency list, :mod:`precond_theory.sweep.store`).  A result is reused only when its stored key equals the key of the current request.
 """
 
 from __future__ import annotations
@@ -22,36 +22,35 @@ from typing import Any
 __all__ = ["code_hash", "dependency_versions", "cache_key", "write_text_atomic", "replace_folder",
            "to_booktabs", "json_safe"]
 
-#: Dependencies whose versions change numbers (numpy, scipy, array-api-compat) or artifacts (the rest).
-DEPENDENCIES = ("numpy", "scipy", "array-api-compat", "pandas", "matplotlib", "SciencePlots", "sympy")
+#: Dependencies that change artifacts beyond the numbers (figures, math text), added to the sweep's list.
+ARTIFACT_DEPENDENCIES = ("matplotlib", "SciencePlots", "sympy")
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """SHA-256 (first 16 hex digits) over the relative path and bytes of every source and data
-    file of the installed ``precond_theory`` package, in sorted order."""
-    h = hashlib.sha256()
-    for p in sorted(_PACKAGE_ROOT.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".toml", ".json", ".mplstyle") and "__pycache__" not in p.parts:
-            h.update(p.relative_to(_PACKAGE_ROOT).as_posix().encode())
-            h.update(b"\0")
-            h.update(p.read_bytes())
-            h.update(b"\0")
+    """Hash of the package's source (the sweep's :func:`precond_theory.sweep.store.code_hash`, every
+    ``.py``) and of its data files (``data/*.toml``: the claims catalog and the default sweep)."""
+    from ..sweep.store import code_hash as source_hash
+
+    h = hashlib.sha256(source_hash().encode())
+    for p in sorted((_PACKAGE_ROOT / "data").rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(_PACKAGE_ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
 def dependency_versions() -> dict[str, str]:
-    """Installed versions of the package and of :data:`DEPENDENCIES` (``"absent"`` if missing)."""
-    out = {}
-    for pkg in ("precond-theory", *DEPENDENCIES):
+    """The sweep's numerically relevant versions (package, Python, numpy, scipy, ...) plus
+    :data:`ARTIFACT_DEPENDENCIES` (``"absent"`` if not installed)."""
+    from ..sweep.store import dependency_versions as numeric
+
+    out = dict(numeric())
+    for pkg in ARTIFACT_DEPENDENCIES:
         try:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             out[pkg] = "absent"
-    from .. import __version__
-
-    out["precond-theory"] = __version__  # the source tree's own version (it may run uninstalled)
     return out
 
 

@@ -45,10 +45,10 @@ def _sizes(claim: Any) -> dict[str, dict[str, Any]]:
     ci: dict[str, Any] = {}
     if claim.horizon == "per_horizon":
         full["horizons"] = list(s.horizons)
-        ci["horizons"] = sorted({max(50, int(h) // 4) for h in s.horizons})
+        ci["horizons"] = sorted({max(50, int(h) // 8) for h in s.horizons})
     else:
         full["steps"] = int(s.steps)
-        ci["steps"] = min(int(s.steps), 2000)
+        ci["steps"] = min(int(s.steps), 1500)
     if s.oracle:
         full["seeds"] = int(s.seeds or 8)
         ci["seeds"] = min(int(s.seeds or 8), 3)

@@ -288,7 +288,7 @@ def _run_tracking(p, advance):
                      "kappa_PHP": float(r.kappa), "f_gap": np.nan, "diverged": 0})
     return Result(figure=_plot_tracking(track, refs), table=pd.DataFrame(rows), verdict=verdict, reason=reason,
                   interval="; ".join(f"[{q['interval'][0]:+.3g}, {q['interval'][1]:+.3g}]" for q in parts),
-                  rules={r: rule_fidelity(r) for r in track.rule.unique()},
+                  rules={r: rule_fidelity(r) for r in track.rule.unique()}, extra_tables={"tracking": track},
                   measured={"parts": [{k: q[k] for k in ("verdict", "reason", "estimate", "interval")} for q in parts]})
 
 

@@ -212,7 +212,10 @@ def save_figure(fig_or_ax: Any, path: str | os.PathLike, *, formats: Sequence[st
         import matplotlib
 
         with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42, "svg.hashsalt": "precond-theory"}):
-            for fmt in fmts:
+            order = sorted(fmts, key=lambda f: f != "png")  # the layout is computed by the first save
+            for i, fmt in enumerate(order):
+                if i == 1 and fig.get_layout_engine() is not None:
+                    fig.set_layout_engine("none")  # keep the positions found; no second layout pass
                 target = path.with_suffix("." + fmt)
                 fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
                 os.close(fd)

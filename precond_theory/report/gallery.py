@@ -39,6 +39,13 @@ def _cell(v: Any) -> str:
     return str(v).replace("|", "/")
 
 
+def _anchor(title: str) -> str:
+    """The heading id mkdocs (Python-Markdown toc) gives a title."""
+    import re
+
+    return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", title).strip().lower())
+
+
 def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None = None) -> Path:
     """Write the gallery page from the results of ``names`` (default: every result found)."""
     import pandas as pd
@@ -63,6 +70,13 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
              "*inconclusive*. Fidelity: EXACT (a theorem as published), CONCORDANT, RECON (reconstructed from an "
              "abstract; see [the rule specification](spec/index.md)), TEMPLATE, FALSE (a known-false claim the "
              "check must refute). `precond-theory report` gathers the same results into one HTML page.", ""]
+    verdicts = {"command": recs[0].get("command", "") if recs else "", "machine": machine,
+                "date": max((r.get("date", "") for r in recs), default=""),
+                "columns": ["experiment", "fidelity", "size", "verdict", "reason"],
+                "rows": [[f"[{r['name']}](#{_anchor(r.get('title', r['name']))})", r.get("fidelity", ""),
+                          r.get("size", ""), f"**{r.get('verdict', '')}**", _cell(r.get("reason", ""))] for r in recs]}
+    write_text_atomic(data / "gallery_verdicts.json", json.dumps(verdicts, indent=1) + "\n")
+    lines += ["## Verdicts", "", "<!-- generated: docs/data/gallery_verdicts.json -->", "<!-- /generated -->", ""]
     for r in recs:
         folder = Path(r["_folder"])
         name = r["name"]
@@ -85,7 +99,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
                   f"claim fidelity **{r.get('fidelity', '')}** · size {r.get('size', '')}", "",
                   f"- **Claim:** {r.get('claim', '')}", f"- **Expected:** {r.get('expected', '')}",
                   f"- **Setup:** {r.get('setup', '')}", f"- **Rules:** {rules or '-'}",
-                  f"- **Verdict:** **{r.get('verdict', '')}**: {r.get('reason', '')}", "",
+                  f"- **Verdict:** see [the verdicts table](#verdicts).", "",
                   f"![{name}](img/gallery/{name}.png)", "",
                   f"<!-- generated: docs/data/gallery_{name}.json -->", "<!-- /generated -->", ""]
     page = gen.regenerate("\n".join(lines))

@@ -1,0 +1,185 @@
+"""Every experiment runs at CI size through the CLI and writes its figure, table and verdict;
+verdicts can fail; results are reused only under the same cache key; bad input is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from precond_theory.cli import app
+from precond_theory.experiments import available, get, run_experiment
+from precond_theory.experiments import _base as base
+from precond_theory.experiments._race import paired_verdict
+from precond_theory.experiments.seed_special import linear_cost_verdict
+
+runner = CliRunner()
+PAPERS = ("SOAA", "AdaRem", "AdamRAG", "AdapGradm", "Ye")
+
+
+@pytest.fixture(scope="module")
+def ci_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("experiments")
+    res = runner.invoke(app, ["experiment", "--all", "--size", "ci", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out, res.output
+
+
+def test_every_seed_paper_and_claim_kind_has_experiments():
+    names = available()
+    assert len(names) == len(set(names)) >= 30
+    papers = [get(n).paper for n in names]
+    for p in PAPERS:
+        assert any(p in x for x in papers), p
+    kinds = {get(n).kind for n in names}
+    assert {"rate", "regret", "stability", "conditioning", "regularization", "comparison", "cost",
+            "counterexample"} <= kinds
+    for n in names:
+        e = get(n)
+        assert e.claim and e.expected and e.setup and set(e.sizes) == {"ci", "full"}
+        for key in ("steps", "seeds"):  # CI is never larger than full
+            if key in e.sizes["ci"]:
+                assert e.sizes["ci"][key] <= e.sizes["full"][key], (n, key)
+    assert sum(get(n).sizes["ci"] != get(n).sizes["full"] for n in names) >= len(names) - 5
+
+
+def test_all_experiments_write_figure_table_and_verdict(ci_results):
+    out, output = ci_results
+    for name in available():
+        d = out / name
+        for f in ("figure.pdf", "figure.svg", "figure.png", "table.csv", "table.tex", "verdict.json"):
+            assert (d / f).is_file() and (d / f).stat().st_size > 0, (name, f)
+        rec = json.loads((d / "verdict.json").read_text())
+        assert rec["name"] == name and rec["size"] == "ci"
+        assert rec["verdict"] in ("consistent", "violated", "inconclusive") and rec["reason"]
+        assert rec["fidelity"] in ("EXACT", "CONCORDANT", "RECON", "TEMPLATE", "FALSE")
+        assert all(v in ("EXACT", "CONCORDANT", "RECON") for v in rec["rules"].values())
+        assert rec["rules"] or name == "ye_normalization_conditioning"  # the only one that runs no rule
+        assert rec["command"].startswith("precond-theory experiment") and "--size ci" in rec["command"]
+        assert {"precond-theory", "numpy", "scipy", "matplotlib"} <= set(rec["versions"])
+        assert set(rec["files"]) <= {p.name for p in d.iterdir()}
+        tex = (d / "table.tex").read_text()
+        assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "experiments:" in output  # the progress display reported runs done / total
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_known_outcomes_at_ci_size(ci_results):
+    """Verdicts that must come out this way at CI size: refuted false claims, exact theorems."""
+    out, _ = ci_results
+    verdict = {n: json.loads((out / n / "verdict.json").read_text())["verdict"] for n in available()}
+    assert verdict["claim_gd_linear_convex"] == "violated"  # GD is not linear on a convex, not strongly convex f
+    assert verdict["claim_adam_regret_reddi"] == "violated"  # Reddi et al.'s counterexample
+    for n in ("claim_gd_convex", "claim_gd_quadratic_linear", "claim_nesterov_convex", "soaa_linear_cost",
+              "ye_preconditioned_local_rate", "ye_regularization"):
+        assert verdict[n] == "consistent", n
+
+
+def test_rerun_reuses_results_and_key_changes_recompute(ci_results, tmp_path):
+    out, _ = ci_results
+    res = runner.invoke(app, ["experiment", "--all", "--size", "ci", "--out", str(out)])
+    assert res.exit_code == 0 and res.output.count("cached") == len(available()), res.output
+    # a stored key that does not match (another code version) is recomputed, not trusted
+    rec, status = run_experiment("soaa_linear_cost", size="ci", out=tmp_path)
+    assert status == "ran"
+    p = tmp_path / "soaa_linear_cost" / "verdict.json"
+    stale = json.loads(p.read_text())
+    stale["cache_key"] = "0" * 16
+    p.write_text(json.dumps(stale))
+    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path)[1] == "ran"
+    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path)[1] == "cached"
+    (tmp_path / "soaa_linear_cost" / "figure.pdf").unlink()  # a missing artifact is recomputed
+    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path)[1] == "ran"
+    assert base.cache_key("soaa_linear_cost", "ci", {"a": 1}) != base.cache_key("soaa_linear_cost", "full", {"a": 1})
+
+
+def test_interrupted_run_keeps_previous_result(tmp_path, monkeypatch):
+    run_experiment("soaa_linear_cost", size="ci", out=tmp_path)
+    before = (tmp_path / "soaa_linear_cost" / "verdict.json").read_text()
+    exp = get("soaa_linear_cost")
+
+    def boom(params, advance):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setitem(base._REGISTRY, "soaa_linear_cost", dataclasses.replace(exp, run=boom))
+    with pytest.raises(RuntimeError):
+        run_experiment("soaa_linear_cost", size="ci", out=tmp_path, reuse=False)
+    assert (tmp_path / "soaa_linear_cost" / "verdict.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["soaa_linear_cost"]
+
+
+def test_paired_verdict_rejects_the_opposite_and_ties():
+    a = np.array([10.0, 12.0, 11.0, 9.0])
+    b = 3 * a * np.array([1.0, 1.1, 0.9, 1.05])
+    assert paired_verdict(a, b)["verdict"] == "consistent"
+    assert paired_verdict(b, a)["verdict"] == "violated"  # swapped: the claim is wrong
+    assert paired_verdict(a, a)["verdict"] == "inconclusive"
+    assert paired_verdict(a, 1.01 * a)["verdict"] == "inconclusive"  # within the 5% margin
+    assert paired_verdict(a, 1.01 * a, margin=0.0)["verdict"] == "consistent"
+    assert paired_verdict(a, b, better="larger")["verdict"] == "violated"
+    with pytest.raises(ValueError, match="positive"):
+        paired_verdict(np.array([1.0, -1.0]), np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="better"):
+        paired_verdict(a, b, better="faster")
+
+
+def test_linear_cost_verdict_rejects_quadratic_state_and_growing_work():
+    n = np.array([10, 100, 1000])
+    assert linear_cost_verdict(n, 3 * n + 2, [2, 2, 2])[0] == "consistent"
+    assert linear_cost_verdict(n, n ** 2, [2, 2, 2])[0] == "violated"  # a full-matrix state
+    assert linear_cost_verdict(n, 3 * n, [1, 2, 4])[0] == "violated"  # work per step grows with n
+
+
+def test_local_rate_experiment_rejects_the_wrong_condition_number():
+    """The rate the experiment claims (from kappa(M^1/2 H M^1/2)) is accepted; the unpreconditioned
+    kappa(H)'s rate on the same runs is rejected."""
+    from precond_theory import problems, rules, theory
+    from precond_theory.claims import Claim
+    from precond_theory.experiments import _claims_api as api
+
+    p = get("ye_preconditioned_local_rate").sizes["ci"]
+    n = p["dim"]
+    prob = problems.make("least_squares", n_samples=p["n_samples"], dim=n,
+                         scale=np.geomspace(1.0, p["scale_max"], n).tolist(), corr=p["corr"], seed=0)
+    H = np.asarray(prob.hessian(prob.x_star))
+    M = 1.0 / np.diag(H)
+    s = np.sqrt(M)
+    lam = np.linalg.eigvalsh(s[:, None] * H * s[None, :])
+    lr = 2.0 / (lam[0] + lam[-1])
+    lam_h = np.linalg.eigvalsh(H)
+    for rho, want in ((theory.preconditioned_gd_local_rate(lam[0], lam[-1], lr), "consistent"),
+                      (theory.gd_quadratic_rate(lam_h[0], lam_h[-1]), "violated")):
+        claim = Claim(metric="dist_sq", shape="linear", kind="rate", rate=float(rho) ** 2, name="t")
+        rc, _ = api.check(claim, rule=rules.make("preconditioned", lr=lr, diag=M), problem=prob, steps=p["steps"],
+                          x0=np.asarray(prob.x_star) + 1.0)
+        assert api.record(rc)["verdict"] == want
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path):
+    res = runner.invoke(app, ["experiment", "soaa_linear_cots", "--size", "ci", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "unknown experiment 'soaa_linear_cots'" in res.output
+    assert "did you mean 'soaa_linear_cost'" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = runner.invoke(app, ["experiment", "soaa_linear_cost", "--size", "ci", "--out", str(blocker / "sub")])
+    assert res.exit_code == 2 and "--out" in res.output and "not a writable folder" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    for args, msg in ((["experiment", "--size", "ci"], "NAME or --all"),
+                      (["experiment", "soaa_linear_cost", "--size", "huge"], "--size must be one of"),
+                      (["experiment", "soaa_linear_cost", "--all"], "NAME or --all"),
+                      (["experiment", "--list", "--all"], "--list takes no NAME")):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and msg in res.output, (args, res.output)
+    with pytest.raises(ValueError, match="did you mean 'ye_regularization'"):
+        get("ye_regularisation")
+
+
+def test_list_shows_every_experiment():
+    res = runner.invoke(app, ["experiment", "--list"], terminal_width=250)
+    assert res.exit_code == 0
+    for n in available():
+        assert n in res.output
