@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import platform
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +32,22 @@ def _gen_tables(docs: Path) -> Any:
     return mod
 
 
+def _web_png(src: Path, dst: Path) -> None:
+    """A half-resolution copy (150 dpi, same size in inches) for the docs site."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        dpi = im.info.get("dpi", (300, 300))[0]
+        small = im.resize((max(1, im.width // 2), max(1, im.height // 2)), Image.LANCZOS)
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        small.save(tmp, format="PNG", optimize=True, dpi=(dpi / 2, dpi / 2))
+    tmp.replace(dst)
+
+
 def _cell(v: Any) -> str:
     if isinstance(v, float):
         return "-" if v != v else f"{v:.4g}"
     return str(v).replace("|", "/")
-
-
-def _anchor(title: str) -> str:
-    """The heading id mkdocs (Python-Markdown toc) gives a title."""
-    import re
-
-    return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", title).strip().lower())
 
 
 def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None = None) -> Path:
@@ -73,7 +77,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
     verdicts = {"command": recs[0].get("command", "") if recs else "", "machine": machine,
                 "date": max((r.get("date", "") for r in recs), default=""),
                 "columns": ["experiment", "fidelity", "size", "verdict", "reason"],
-                "rows": [[f"[{r['name']}](#{_anchor(r.get('title', r['name']))})", r.get("fidelity", ""),
+                "rows": [[f"[{r['name']}](#{r['name']})", r.get("fidelity", ""),
                           r.get("size", ""), f"**{r.get('verdict', '')}**", _cell(r.get("reason", ""))] for r in recs]}
     write_text_atomic(data / "gallery_verdicts.json", json.dumps(verdicts, indent=1) + "\n")
     lines += ["## Verdicts", "", "<!-- generated: docs/data/gallery_verdicts.json -->", "<!-- /generated -->", ""]
@@ -81,7 +85,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
         folder = Path(r["_folder"])
         name = r["name"]
         if (folder / "figure.png").is_file():
-            shutil.copyfile(folder / "figure.png", img / f"{name}.png")
+            _web_png(folder / "figure.png", img / f"{name}.png")
         table = pd.read_csv(folder / "table.csv") if (folder / "table.csv").is_file() else pd.DataFrame()
         note = ""
         if len(table) > MAX_ROWS:
@@ -95,7 +99,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
             payload["notes"] = note
         write_text_atomic(data / f"gallery_{name}.json", json.dumps(payload, indent=1) + "\n")
         rules = ", ".join(f"{k} ({v})" for k, v in r.get("rules", {}).items())
-        lines += [f"## {r.get('title', name)}", "", f"`{name}` · {r.get('paper', '')} · {r.get('kind', '')} · "
+        lines += [f"## {r.get('title', name)} {{#{name}}}", "", f"`{name}` · {r.get('paper', '')} · {r.get('kind', '')} · "
                   f"claim fidelity **{r.get('fidelity', '')}** · size {r.get('size', '')}", "",
                   f"- **Claim:** {r.get('claim', '')}", f"- **Expected:** {r.get('expected', '')}",
                   f"- **Setup:** {r.get('setup', '')}", f"- **Rules:** {rules or '-'}",
