@@ -75,7 +75,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
              "abstract; see [the rule specification](spec/index.md)), TEMPLATE, FALSE (a known-false claim the "
              "check must refute). `precond-theory report` gathers the same results into one HTML page.", ""]
     verdicts = {"command": recs[0].get("command", "") if recs else "", "machine": machine,
-                "date": max((r.get("date", "") for r in recs), default=""),
+                "date": max((r.get("date", "")[:10] for r in recs), default=""),
                 "columns": ["experiment", "fidelity", "size", "verdict", "reason"],
                 "rows": [[f"[{r['name']}](#{r['name']})", r.get("fidelity", ""),
                           r.get("size", ""), f"**{r.get('verdict', '')}**", _cell(r.get("reason", ""))] for r in recs]}
@@ -92,7 +92,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
             idx = sorted({round(i * (len(table) - 1) / (MAX_ROWS - 1)) for i in range(MAX_ROWS)})
             note = f"{len(idx)} of {len(table)} rows, evenly spaced; all rows in {name}/table.csv of the results."
             table = table.iloc[idx]
-        payload = {"command": r.get("command", ""), "machine": machine, "date": r.get("date", ""),
+        payload = {"command": r.get("command", ""), "machine": machine, "date": r.get("date", "")[:10],
                    "columns": [str(c) for c in table.columns],
                    "rows": [[_cell(v) for v in row] for row in table.itertuples(index=False)]}
         if note:
