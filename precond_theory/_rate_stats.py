@@ -63,9 +63,12 @@ def _prepare(k: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: int,
-              bootstrap: bool | None, replicate_curve: Any = None) -> _Line:
+              bootstrap: bool | None, replicate_curve: Any = None, terminal: bool = False) -> _Line:
     """OLS of the run-mean of z (n, R) on x, with the combined interval of the module notes.
 
+    ``terminal``: fit ``z = a + b x + c x^2`` and estimate the *terminal slope* ``b + 2 c x_end``
+    (the local slope at the last record) instead of the mean slope: sub-leading terms and
+    transients, which bend the curve, then no longer set the estimate (``docs/rates.md``).
     ``replicate_curve``: a callable ``idx -> (n,)`` with an ``n_runs`` attribute that recomputes
     the fitted curve (then ``z`` is its single column) from a resample ``idx`` of the replicate
     runs, for estimates that are not run-means (e.g. min over t of the mean over runs)."""
@@ -74,21 +77,30 @@ def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: 
     n, R = z.shape
     if replicate_curve is not None:
         R = int(replicate_curve.n_runs)
-    if n < 3:
-        raise InsufficientData(f"{n} points; a slope interval needs at least 3")
+    n_par = 3 if terminal else 2
+    if n < n_par + 1:
+        raise InsufficientData(f"{n} points; a slope interval needs at least {n_par + 1}")
     if bootstrap and R < 2:
         raise ValueError(f"a bootstrap interval over runs needs at least two runs (seeds); got {R}")
-    xm = x - x.mean()
-    sxx = float(xm @ xm)
-    if sxx <= 0:
+    x0, scale = float(x.mean()), float(np.ptp(x))
+    if scale <= 0:
         raise InsufficientData("all points at the same step")
+    u = (x - x0) / scale  # centred and scaled for conditioning
+    X = np.stack([np.ones(n), u, u * u][:n_par], axis=1)
+    u_end = float(u[-1])
+    g = np.array([0.0, 1.0, 2.0 * u_end][:n_par]) / scale  # d/dx of the fitted curve at x_end (terminal)
+    XtX_inv = np.linalg.inv(X.T @ X)
+    H = X @ XtX_inv  # (n, p): beta = H^T zbar
+    w = H @ g  # the slope estimate is w . zbar
     zbar = z.mean(axis=1)
-    slope = float(xm @ zbar) / sxx
-    intercept = float(zbar.mean() - slope * x.mean())
-    resid = zbar - (intercept + slope * x)
+    beta = H.T @ zbar
+    slope = float(w @ zbar)
+    fitted = X @ beta
+    intercept = float(fitted[-1] - slope * x[-1]) if terminal else float(beta[0] - slope * x0)
+    resid = zbar - fitted
     alpha = 1.0 - level
     rss = float(resid @ resid)
-    h_reg = float(stats.t.ppf(1 - alpha / 2, n - 2) * math.sqrt(rss / (n - 2) / sxx))
+    h_reg = float(stats.t.ppf(1 - alpha / 2, n - n_par) * math.sqrt(rss / (n - n_par)) * float(np.linalg.norm(w)))
     if n >= 4 and rss > 0:  # serially correlated residuals: AR(1) variance inflation, lag-1 r capped at 0.95
         r1 = min(float(resid[1:] @ resid[:-1]) / rss, 0.95)
         if r1 > 0:
@@ -102,7 +114,7 @@ def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: 
             zb = np.stack([replicate_curve(i) for i in idx], axis=1)
         else:
             zb = z[:, idx].mean(axis=2)  # (n, n_boot)
-        slopes = (xm @ zb) / sxx
+        slopes = w @ zb
         q_lo, q_hi = np.quantile(slopes, [alpha / 2, 1 - alpha / 2])
         c = float(stats.t.ppf(1 - alpha / 2, R - 1) / stats.norm.ppf(1 - alpha / 2) * math.sqrt(R / (R - 1)))
         d_lo, d_hi = c * max(slope - float(q_lo), 0.0), c * max(float(q_hi) - slope, 0.0)
@@ -232,3 +244,13 @@ def _check_level(level: Any) -> float:
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.5 <= level < 1:
         raise ValueError(f"level must be a confidence level in [0.5, 1); got level={level!r}")
     return float(level)
+
+
+SLOPES = ("mean", "terminal")
+
+
+def _check_slope(slope: Any) -> bool:
+    """True for the terminal-slope estimator; refuses anything but ``"mean"`` / ``"terminal"``."""
+    if not isinstance(slope, str) or slope not in SLOPES:
+        raise ValueError(f"slope must be one of {list(SLOPES)}; got slope={slope!r}")
+    return slope == "terminal"

@@ -56,6 +56,7 @@ from ._rate_stats import (
     Floor,
     InsufficientData,
     _check_level,
+    _check_slope,
     _eps,
     _fit_line,
     _prepare,
@@ -113,7 +114,7 @@ class LinearRateFit:
 def fit_power_law(k: Any, y: Any, *, log_power: float = 0.0, window: Any = None, level: float = 0.95,
                   n_boot: int = 1000, seed: int = 0, bootstrap: bool | None = None, eps: float | None = None,
                   scale: float | None = None, decaying: bool = True, min_points: int = 5,
-                  min_span: float = 4.0, plateau: bool = True) -> PowerLawFit:
+                  min_span: float = 4.0, plateau: bool = True, slope: str = "mean") -> PowerLawFit:
     r"""Fit ``y ≈ C k^p (log k)^q`` (q = ``log_power`` fixed) over a tail window.
 
     Parameters
@@ -137,6 +138,10 @@ def fit_power_law(k: Any, y: Any, *, log_power: float = 0.0, window: Any = None,
     min_points, min_span : minimal number of points and factor spanned in k by the window.
     plateau : bool
         Detect noise floors (the fit then stops before the floor, reported in ``.floor``).
+    slope : {"mean", "terminal"}
+        ``"mean"``: the least-squares slope over the window; ``"terminal"``: the local slope at the
+        window's last record from a quadratic fit in log k (robust to sub-leading terms and
+        transients; wider interval).  Calibration of both: ``docs/rates.md``.
 
     Raises
     ------
@@ -144,6 +149,7 @@ def fit_power_law(k: Any, y: Any, *, log_power: float = 0.0, window: Any = None,
         Too few usable records (too short, or floor reached at once).
     """
     level = _check_level(level)
+    terminal = _check_slope(slope)
     k, y = _prepare(k, y)
     delta = PLATEAU_SLOPE if plateau else None
     kw, yw, floor, _, _ = _select(k, y, shape="power", log_power=log_power, window=window, eps=_eps(y, eps),
@@ -151,7 +157,7 @@ def fit_power_law(k: Any, y: Any, *, log_power: float = 0.0, window: Any = None,
                             decaying=decaying, min_points=min_points, min_span=min_span, plateau_delta=delta,
                             level=level, n_boot=n_boot, seed=seed)
     z = np.log(yw) - (log_power * np.log(np.log(kw)))[:, None] if log_power else np.log(yw)
-    line = _fit_line(np.log(kw), z, level=level, n_boot=n_boot, seed=seed, bootstrap=bootstrap)
+    line = _fit_line(np.log(kw), z, level=level, n_boot=n_boot, seed=seed, bootstrap=bootstrap, terminal=terminal)
     return PowerLawFit(line.slope, line.ci, math.exp(line.intercept), float(log_power), (float(kw[0]), float(kw[-1])),
                        len(kw),
                        y.shape[1], level, line.half_regression, line.half_bootstrap, floor)

@@ -265,6 +265,15 @@ def test_cli_check_file_and_errors(tmp_path):
         assert r.exit_code == 2 and match in " ".join(r.output.split()), (args, r.output)
     r = CliRunner().invoke(app, ["check", "--list"])
     assert r.exit_code == 0 and "adam_regret_reddi" in r.output
+    r = CliRunner().invoke(app, ["check", "gd_convex_tight", "--mutant", "lr_x1.5", "--out", str(tmp_path)])
+    assert r.exit_code == 0 and "assumption step_le_1_over_L does not hold" in " ".join(r.output.split()), r.output
+    assert "nothing was run" in r.output and not (tmp_path / "gd_convex_tight.png").exists()
+    data = tmp_path / "t.json"
+    r = CliRunner().invoke(app, ["check", "gd_convex_tight", "--mutant", "lr_x0.5", "--json", str(data), "--out",
+                                 str(tmp_path)])
+    import json
+    rows = json.loads(data.read_text())["rows"]
+    assert r.exit_code == 0 and rows[0][0] == "`gd_convex_tight`" and rows[0][-1] == "violated", r.output
 
 
 def test_per_horizon_falls_back_to_one_run_per_horizon():

@@ -143,6 +143,9 @@ def check(
     from ..plotting import plot_rate_check, save_figure
 
     for cname, rc in results:
+        if len(rc.k) == 0:  # decided before running (an assumption failed): nothing to draw
+            console.print(f"figure: none for {escape(cname)} (nothing was run)", highlight=False)
+            continue
         path = save_figure(plot_rate_check(rc), Path(out) / f"{cname}.png")
         console.print(f"figure: {escape(str(path))}", highlight=False, soft_wrap=True)
 

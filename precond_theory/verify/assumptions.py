@@ -21,15 +21,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Assumption", "Measured", "Context", "ASSUMPTIONS", "measure", "check_names", "HORIZON_FACTOR",
-           "GRADIENT_GROWTH", "PRECOND_SPREAD"]
+__all__ = ["Assumption", "Measured", "Context", "ASSUMPTIONS", "measure", "check_names", "HORIZON_FACTOR"]
 
 #: ``horizon_gg_kappa`` holds when the horizon is at least this many time constants.
 HORIZON_FACTOR = 10.0
-#: ``bounded_gradients`` fails when ``max_k ||grad f(x_k)||^2`` exceeds this factor times its start value.
-GRADIENT_GROWTH = 1e4
-#: ``bounded_preconditioner`` (measured on the trace) fails when ``max P / min P`` exceeds this.
-PRECOND_SPREAD = 1e8
 
 
 @dataclass(frozen=True)
@@ -178,29 +173,27 @@ def _bounded_preconditioner(ctx: Context) -> tuple[bool | None, str]:
         ok = math.isfinite(cap) and delta > 0
         words = f"the rule bounds D_t to [delta, cap] = [{delta:g}, {cap:g}]"
         return ok, words + (f"; {measured}" if measured else "")
-    if measured:
-        spread = pmax / pmin if pmin > 0 else math.inf
-        return spread <= PRECOND_SPREAD, measured + f" (spread {spread:.3g}, need <= {PRECOND_SPREAD:.0e})"
+    if measured:  # the method's own state: reported, never used to excuse the method
+        return None, measured + " (the rule enforces no bound)"
     return None, "no preconditioner recorded"
 
 
 def _bounded_gradients(ctx: Context) -> tuple[bool | None, str]:
+    # A property of the problem class: measured on the problem, never on the run of the method under
+    # test (a diverging method makes its own gradients grow; that must not excuse it).
     p = ctx.problem
     if p is not None and getattr(p, "online", False):
         fs = getattr(p, "feasible_set", None)
         return (fs is not None), ("losses on a bounded feasible set" if fs is not None else "no feasible set")
+    words = "a global gradient bound of an unconstrained problem is not measurable from runs"
     tr = ctx.trace
-    if tr is None or "grad_norm_sq" not in getattr(tr, "metrics", {}):
-        return None, "no gradient norms recorded"
-    g = np.asarray(tr.metric("grad_norm_sq"), dtype=float)
-    g0 = float(np.nanmedian(g[0])) if g.size else math.nan
-    with np.errstate(all="ignore"):
-        gmax = float(np.nanmax(g)) if np.isfinite(g).any() else math.inf
-    ratio = gmax / g0 if g0 > 0 else math.inf
-    noise = ""
+    if tr is not None and "grad_norm_sq" in getattr(tr, "metrics", {}):
+        g = np.asarray(tr.metric("grad_norm_sq"), dtype=float)
+        if np.isfinite(g).any():
+            words += f"; along this run max ||grad f||^2 = {float(np.max(g[np.isfinite(g)])):.3g}"
     if ctx.oracle is not None and "variance" in getattr(ctx.oracle, "params", {}):
-        noise = " (Gaussian oracle: noise bounded in mean square only)"
-    return ratio <= GRADIENT_GROWTH, f"max ||grad f||^2 / start = {ratio:.3g}{noise}"
+        words += "; Gaussian oracle: noise bounded in mean square only"
+    return None, words
 
 
 def _bounded_variance(ctx: Context) -> tuple[bool | None, str]:
@@ -283,10 +276,10 @@ ASSUMPTIONS: dict[str, Assumption] = {a.name: a for a in (
     Assumption("step_lt_2_over_L", "the (base) step satisfies lr < 2/L", lambda c: _step(c, 2.0, True)),
     Assumption("horizon_gg_kappa", f"the horizon is at least {HORIZON_FACTOR:g} time constants (1/|log rho| of "
                "the claimed rate, else kappa = L/mu): shorter runs see a transient, not the rate", _horizon),
-    Assumption("bounded_preconditioner", "the preconditioner is bounded, delta <= D_t <= C (rule fields delta, cap; "
-               f"else the recorded P spread <= {PRECOND_SPREAD:.0e})", _bounded_preconditioner),
-    Assumption("bounded_gradients", "gradients stay bounded (online: Lipschitz losses on a bounded set; else "
-               f"max ||grad f||^2 <= {GRADIENT_GROWTH:.0e} x its start value)", _bounded_gradients),
+    Assumption("bounded_preconditioner", "the rule enforces delta <= D_t <= C (fields delta, cap); for other rules "
+               "the recorded range of P is reported, not measured", _bounded_preconditioner),
+    Assumption("bounded_gradients", "online: Lipschitz losses on a bounded feasible set; unconstrained problems: not "
+               "measurable from runs (reported with the largest gradient seen)", _bounded_gradients),
     Assumption("noise_bounded_variance", "stochastic gradients are unbiased with bounded variance", _bounded_variance),
     Assumption("bounded_feasible_set", "the iterates are projected on a bounded feasible set", _feasible_set),
     Assumption("online_convex", "online convex optimisation (time-varying convex losses)", _online),

@@ -113,7 +113,11 @@ class Claim:
     assumptions : tuple of str
         Names from :data:`precond_theory.verify.assumptions.ASSUMPTIONS`, measured on each run.
     mutants : tuple of str
-        Names from :data:`precond_theory.verify.mutants.MUTANTS` that the check must reject.
+        Names from :data:`precond_theory.verify.mutants.MUTANTS` that the check must reject
+        (verdict ``violated``).
+    outside : tuple of str
+        Mutants that leave the theorem's assumptions: the check must answer ``inconclusive``
+        naming the failed assumption (never ``consistent``, never ``violated``).
     paper, theorem, covers : str
         Attribution: the paper, the theorem (or equation), and the method the theorem actually
         covers (which may differ from the rule in the setup, e.g. AMSGrad vs Adam).
@@ -138,6 +142,7 @@ class Claim:
     tight: bool = False
     assumptions: tuple[str, ...] = ()
     mutants: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()
     paper: str = ""
     theorem: str = ""
     covers: str = ""
@@ -185,6 +190,10 @@ class Claim:
         where = f"claim {self.name or '(unnamed)'}"
         object.__setattr__(self, "assumptions", check_assumptions(self.assumptions, f"{where}: assumptions"))
         object.__setattr__(self, "mutants", check_mutants(self.mutants, f"{where}: mutants"))
+        object.__setattr__(self, "outside", check_mutants(self.outside, f"{where}: outside"))
+        both = sorted(set(self.mutants) & set(self.outside))
+        if both:
+            raise ValueError(f"{where}: mutant(s) {both} listed both in mutants and in outside")
         if not isinstance(self.tight, bool):
             raise TypeError(f"{where}: tight must be true or false; got {self.tight!r}")
         if self.tight and (self.bound is None or self.kind != "upper_bound"):
@@ -296,7 +305,7 @@ def _claim_from_table(name: str, table: Any, where: str) -> Claim:
         raise ValueError(f"{where}: claim {name!r} has no 'metric'; known metrics: {', '.join(KNOWN_METRICS)}")
     kw = dict(table)
     kw.setdefault("name", name)
-    for key in ("assumptions", "mutants"):
+    for key in ("assumptions", "mutants", "outside"):
         if key in kw:
             a = kw[key]
             kw[key] = (a,) if isinstance(a, str) else tuple(a)

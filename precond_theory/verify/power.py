@@ -43,13 +43,15 @@ def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float,
 
 @dataclass(frozen=True)
 class PowerRow:
-    """One claim x rule row: ``rate`` is the rejection rate (``violated``) of a mutant, or the
-    acceptance rate (``consistent``) of the unmutated rule; ``status`` is ``"ok"``,
+    """One claim x rule row: ``rate`` is the rejection rate (``violated``) of a declared mutant, the
+    rate of ``inconclusive: assumption ... does not hold`` of a mutant ``outside`` the theorem, or
+    the acceptance rate (``consistent``) of the unmutated rule; ``status`` is ``"ok"``,
     ``"not applicable"``, ``"refused"`` (the rule's validation refuses the mutant) or ``"error"``."""
 
     claim: str
     mutant: str
     status: str
+    expect: str = "violated"
     n: int = 0
     deterministic: bool = False
     rate: float = math.nan
@@ -66,28 +68,36 @@ class PowerRow:
         """Table cells: claim, rule, n, rate, interval, verdict counts, note."""
         if self.status != "ok":
             return [self.claim, self.mutant, "-", "-", "-", self.status, self.note]
-        what = "accepts" if self.mutant == TRUE_RULE else "rejects"
+        what = {"consistent": "accepts", "violated": "rejects", "outside": "flags outside"}[self.expect]
         ci = "deterministic" if self.deterministic else f"[{self.ci[0]:.2f}, {self.ci[1]:.2f}]"
         counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
         return [self.claim, self.mutant, str(self.n), f"{what} {self.rate:.2f}", ci, counts, self.note]
 
 
-def _row(name: str, mutant: str, rcs: list[Any], level: float) -> PowerRow:
+def _hit(rc: Any, expect: str) -> bool:
+    if expect == "outside":
+        return rc.verdict == "inconclusive" and rc.reason.startswith("assumption ")
+    return rc.verdict == expect
+
+
+def _row(name: str, mutant: str, rcs: list[Any], level: float, expect: str) -> PowerRow:
     counts = Counter(rc.verdict for rc in rcs)
-    want = "consistent" if mutant == TRUE_RULE else "violated"
-    k, n = counts.get(want, 0), len(rcs)
+    k, n = sum(_hit(rc, expect) for rc in rcs), len(rcs)
     deterministic = n == 1
     ci = (k / n, k / n) if deterministic else clopper_pearson(k, n, level)
     note = ""
     if k < n:  # the first verdict that missed, in words
-        miss = next(rc for rc in rcs if rc.verdict != want)
+        miss = next(rc for rc in rcs if not _hit(rc, expect))
         note = f"{miss.verdict}: {miss.reason[:160]}"
-    return PowerRow(name, mutant, "ok", n, deterministic, k / n, ci, dict(counts), note)
+    elif expect == "outside":
+        note = rcs[0].reason[:160]
+    return PowerRow(name, mutant, "ok", expect, n, deterministic, k / n, ci, dict(counts), note)
 
 
 def power(claim: Claim | str, *, mutants: Sequence[str] | None = None, replicates: int = 20, level: float = 0.95,
           seed: int = 0, **overrides: Any) -> list[PowerRow]:
-    """Rejection rate of each mutant (default: the claim's declared ``mutants``) and acceptance
+    """Rejection rate of each mutant (default: the claim's declared ``mutants``), rate at which each
+    mutant ``outside`` the theorem is flagged inconclusive by a failed assumption, and acceptance
     rate of the unmutated rule on the claim's setup, over ``replicates`` independent replicates.
 
     ``overrides`` (``steps``, ``seeds``, ``horizons``) are passed to :func:`check_claim`.
@@ -96,21 +106,23 @@ def power(claim: Claim | str, *, mutants: Sequence[str] | None = None, replicate
     if c.setup is None:
         raise ValueError(f"claim {c.name or '(unnamed)'} has no setup to run; power needs one")
     names = check_names(c.mutants if mutants is None else tuple(mutants), "mutants")
+    outside = () if mutants is not None else c.outside
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ValueError(f"replicates must be a positive integer; got replicates={replicates!r}")
     rows = []
-    for m in (None, *names):
+    plan = [(None, "consistent")] + [(m, "violated") for m in names] + [(m, "outside") for m in outside]
+    for m, expect in plan:
         label = TRUE_RULE if m is None else m
         try:
             rcs = check_claim(c, mutant=m, replicates=replicates, level=level, seed=seed, **overrides)
         except MutantNotApplicable as exc:
-            rows.append(PowerRow(c.name, label, "not applicable", note=str(exc)))
+            rows.append(PowerRow(c.name, label, "not applicable", expect, note=str(exc)))
             continue
         except MutantRefused as exc:
-            rows.append(PowerRow(c.name, label, "refused", note=str(exc)))
+            rows.append(PowerRow(c.name, label, "refused", expect, note=str(exc)))
             continue
         except (ValueError, TypeError, FloatingPointError) as exc:
-            rows.append(PowerRow(c.name, label, "error", note=str(exc)[:200]))
+            rows.append(PowerRow(c.name, label, "error", expect, note=str(exc)[:200]))
             continue
-        rows.append(_row(c.name, label, rcs, level))
+        rows.append(_row(c.name, label, rcs, level, expect))
     return rows

@@ -248,6 +248,9 @@ def check_claim(claim: Claim | str, rule: Any = None, problem: Any = None, *, or
         raise ValueError(f"seeds={seeds}: a stochastic oracle needs at least two seeds, because the interval "
                          "uses runs as replicates")
     S = int(seeds) if oracle is not None else 1
+    early = _outside_before_running(claim, rule, problem, oracle, steps, horizons, setup, from_setup)
+    if early is not None:  # a field-measured assumption fails: nothing to run
+        return ([early] if replicates is not None else early) if not return_trace else (early, None)
     if replicates is not None:
         if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
             raise ValueError(f"replicates must be a positive integer; got replicates={replicates!r}")
@@ -291,6 +294,32 @@ def check_claim(claim: Claim | str, rule: Any = None, problem: Any = None, *, or
                      level=level, n_boot=n_boot, seed=seed) for cols in groups]
     out = rcs if replicates is not None else rcs[0]
     return (out, tr) if return_trace else out
+
+
+def _outside_before_running(claim: Claim, rule: Any, problem: Any, oracle: Any, steps: Any, horizons: Any,
+                            setup: Any, from_setup: bool) -> RateCheck | None:
+    """An inconclusive RateCheck when an assumption measurable without running (problem constants,
+    rule fields) fails; None otherwise (the run's trace may still fail others)."""
+    from ..rules.base import AbstractRule
+
+    if not claim.assumptions:
+        return None
+    if claim.horizon == "per_horizon":
+        Ts = horizons if horizons is not None else (setup.horizons if (setup is not None and from_setup) else None)
+        if not Ts:
+            return None
+        rules_ = [rule(T) if not isinstance(rule, AbstractRule) else rule for T in _check_horizons(Ts)]
+        n = max(Ts)
+    else:
+        if not isinstance(rule, AbstractRule):
+            return None
+        rules_ = [rule]
+        n = steps if steps is not None else (setup.steps if (setup is not None and from_setup) else None)
+    ctx = problem_env(problem)
+    measured = _measure(claim, problem=problem, rules_=rules_, oracle=oracle, steps=n, ctx=ctx, trace=None)
+    if not any(m.holds is False for m in measured):
+        return None
+    return check_arrays(claim, np.zeros(0), np.zeros((0, 1)), context=ctx, assumptions=measured)
 
 
 def _run_per_horizon(claim: Claim, rule: Any, problem: Any, oracle: Any, Ts: tuple[int, ...], S: int, x0: Any,

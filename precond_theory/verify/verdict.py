@@ -30,6 +30,7 @@ from .._rate_stats import (
     Floor,
     InsufficientData,
     _check_level,
+    _check_slope,
     _check_window,
     _eps,
     _fit_line,
@@ -112,7 +113,7 @@ def check_arrays(claim: Claim | str, k: Any, y: Any, *, diverged: Any = None, ep
                  scale: float | None = None, context: dict[str, Any] | None = None, window: Any = None,
                  level: float = 0.95, n_boot: int = 1000, seed: int = 0, min_points: int = 5,
                  assumptions: Any = (), replicate_curve: Callable[[np.ndarray], np.ndarray] | None = None,
-                 hyperparameters: dict[str, Any] | None = None) -> RateCheck:
+                 hyperparameters: dict[str, Any] | None = None, slope: str = "mean") -> RateCheck:
     """Check ``claim`` on host arrays: ``k`` (n_records,) steps or horizons, ``y`` (n_records[, n_runs]).
 
     ``diverged`` (n_runs,) holds each run's divergence step (-1: never); ``context`` the problem
@@ -122,10 +123,14 @@ def check_arrays(claim: Claim | str, k: Any, y: Any, *, diverged: Any = None, ep
     list (a failed one makes the verdict inconclusive).  ``replicate_curve(idx)``, when given,
     recomputes the estimate ``y`` (then one column) from the replicate runs ``idx`` (a bootstrap
     resample): the interval then resamples runs through it (used for min_t E[...]).
+    ``slope``: the power-law estimator, ``"mean"`` (least-squares slope over the window; default)
+    or ``"terminal"`` (local slope at the window's end: robust to sub-leading terms, wider); see
+    :func:`precond_theory.rates.fit_power_law` and the calibration of both in ``docs/rates.md``.
     """
     claim = as_claim(claim)
     level = _check_level(level)
     window = _check_window(window)
+    terminal = _check_slope(slope)
     k, y = _prepare(k, y)
     ctx = dict(context or {})
     measured = tuple(assumptions)
@@ -154,9 +159,9 @@ def check_arrays(claim: Claim | str, k: Any, y: Any, *, diverged: Any = None, ep
     if claim.bound is not None:
         return _bound_verdict(claim, k, y, ctx, hyperparameters or {}, base, notes, div_note, level=level,
                               window=window, n_boot=n_boot, seed=seed, eps=eps, scale=scale, min_points=min_points,
-                              replicate_curve=replicate_curve)
+                              replicate_curve=replicate_curve, terminal=terminal)
     fitted = _fit(claim, k, y, claimed, window=window, level=level, n_boot=n_boot, seed=seed, eps=eps, scale=scale,
-                  min_points=min_points, replicate_curve=replicate_curve)
+                  min_points=min_points, replicate_curve=replicate_curve, terminal=terminal)
     if isinstance(fitted, _Early):  # too little data (or a plateau from the start)
         verdict, why = fitted.verdict, fitted.reason
         if div_note and claim.decaying:
@@ -180,7 +185,7 @@ def _floor_note(floor: Floor | None) -> list[str]:
 
 def _fit(claim: Claim, k: np.ndarray, y: np.ndarray, claimed: float | None, *, window: Any, level: float,
          n_boot: int, seed: int, eps: float | None, scale: float | None, min_points: int,
-         replicate_curve: Callable[[np.ndarray], np.ndarray] | None) -> Any:
+         replicate_curve: Callable[[np.ndarray], np.ndarray] | None, terminal: bool = False) -> Any:
     """Fit the claimed law over the tail window; returns (verdict, why, fit, estimates, description,
     floor), or a RateCheck-like record when the data do not allow a fit."""
     shape = "linear" if claim.shape == "linear" else "power"
@@ -219,7 +224,8 @@ def _fit(claim: Claim, k: np.ndarray, y: np.ndarray, claimed: float | None, *, w
         z = np.log(yw) - (claim.log_power * np.log(np.log(kw)))[:, None]
     else:
         z = np.log(yw)
-    line = _fit_line(x, z, level=level, n_boot=n_boot, seed=seed, bootstrap=None, replicate_curve=boot)
+    line = _fit_line(x, z, level=level, n_boot=n_boot, seed=seed, bootstrap=None, replicate_curve=boot,
+                     terminal=terminal and shape == "power" and len(kw) >= 6)
     n_runs = y.shape[1] if replicate_curve is None else int(replicate_curve.n_runs)
     if shape == "power":
         fit: Any = PowerLawFit(line.slope, line.ci, math.exp(line.intercept), float(claim.log_power),
@@ -369,7 +375,7 @@ def evaluate_bound(claim: Claim, k: np.ndarray, ctx: dict[str, Any], hyper: dict
 
 
 def _bound_verdict(claim, k, y, ctx, hyper, base, notes, div_note, *, level, window, n_boot, seed, eps, scale,
-                   min_points, replicate_curve):
+                   min_points, replicate_curve, terminal):
     from scipy import stats
 
     k_min = 1.0
@@ -395,7 +401,8 @@ def _bound_verdict(claim, k, y, ctx, hyper, base, notes, div_note, *, level, win
     rtol = 0.0 if stochastic else BOUND_RTOL
     ratio = mean / bound
     fit_desc, fit_extra = _fit_note(claim, k, y, window=window, level=level, n_boot=n_boot, seed=seed, eps=eps,
-                                    scale=scale, min_points=min_points, replicate_curve=replicate_curve)
+                                    scale=scale, min_points=min_points, replicate_curve=replicate_curve,
+                                    terminal=terminal)
     over = lo > bound * (1 + rtol)
     if div_note and claim.decaying:
         verdict, why = "violated", div_note
