@@ -102,7 +102,8 @@ def test_unbounded_preconditioner_is_outside_the_theorem_not_a_violation():
     rc = check_claim("adapgradm_nonconvex", mutant="unbounded_preconditioner", steps=300, seeds=2)
     assert rc.verdict == "inconclusive"
     assert "assumption bounded_preconditioner does not hold (measured the rule bounds D_t to [delta, cap] = " \
-           "[0.01, inf]; P ranged over [" in rc.reason
+           "[0.01, inf])" in rc.reason
+    assert len(rc.k) == 0  # decided from the rule's fields, before running
 
 
 def test_adam_is_outside_the_amsgrad_theorem():

@@ -185,9 +185,10 @@ def _power(claims: dict[str, Any], kw: dict[str, Any], replicates: int, level: f
     console.print(t)
     if json_out is not None:
         _write_json(json_out, command, columns, rows,
-                    notes="rate: fraction of replicates whose verdict is 'violated' (mutants) or 'consistent' "
-                    "(unmutated rule); Clopper-Pearson interval; exact runs without an oracle are deterministic "
-                    "(one run decides).")
+                    notes="rate: fraction of replicates whose verdict is 'violated' (declared mutants; the "
+                    "unmutated rule of a known-false claim), 'inconclusive: assumption ...' (mutants outside the "
+                    "theorem) or 'consistent' (unmutated rule); Clopper-Pearson interval; exact runs without an "
+                    "oracle, and mutants refused from the rule's fields before running, are deterministic.")
 
 
 def _parse_or_fail(horizons: str | None) -> list[int] | None:

@@ -45,7 +45,8 @@ def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float,
 class PowerRow:
     """One claim x rule row: ``rate`` is the rejection rate (``violated``) of a declared mutant, the
     rate of ``inconclusive: assumption ... does not hold`` of a mutant ``outside`` the theorem, or
-    the acceptance rate (``consistent``) of the unmutated rule; ``status`` is ``"ok"``,
+    the acceptance rate (``consistent``) of the unmutated rule (its refutation rate for a known-false
+    claim); ``status`` is ``"ok"``,
     ``"not applicable"``, ``"refused"`` (the rule's validation refuses the mutant) or ``"error"``."""
 
     claim: str
@@ -69,6 +70,8 @@ class PowerRow:
         if self.status != "ok":
             return [self.claim, self.mutant, "-", "-", "-", self.status, self.note]
         what = {"consistent": "accepts", "violated": "rejects", "outside": "flags outside"}[self.expect]
+        if self.mutant == TRUE_RULE and self.expect == "violated":
+            what = "refutes (false claim)"
         ci = "deterministic" if self.deterministic else f"[{self.ci[0]:.2f}, {self.ci[1]:.2f}]"
         counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
         return [self.claim, self.mutant, str(self.n), f"{what} {self.rate:.2f}", ci, counts, self.note]
@@ -110,7 +113,9 @@ def power(claim: Claim | str, *, mutants: Sequence[str] | None = None, replicate
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ValueError(f"replicates must be a positive integer; got replicates={replicates!r}")
     rows = []
-    plan = [(None, "consistent")] + [(m, "violated") for m in names] + [(m, "outside") for m in outside]
+    # a known-false claim must be refuted on its setup: its unmutated row counts 'violated'
+    plan = [(None, "violated" if c.fidelity == "false" else "consistent")]
+    plan += [(m, "violated") for m in names] + [(m, "outside") for m in outside]
     for m, expect in plan:
         label = TRUE_RULE if m is None else m
         try:
