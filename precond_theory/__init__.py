@@ -7,11 +7,11 @@ from typing import Any
 from . import problems, rules
 from ._version import __version__
 from .run import run
-from .trace import DivergenceWarning, Trace
+from .trace import DivergenceWarning, Trace, ZeroDivisionNaNWarning
 
 _LAZY = ("oracles", "theory", "rates", "claims", "conditioning", "normalization", "regularization", "sweep", "plotting")
 
-__all__ = ["run", "Trace", "DivergenceWarning", "rules", "problems", "__version__", *_LAZY]
+__all__ = ["run", "Trace", "DivergenceWarning", "ZeroDivisionNaNWarning", "rules", "problems", "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -27,6 +27,8 @@ __all__ = [
     "asarray",
     "errstate",
     "namespace_name",
+    "splitmix64",
+    "check_seeds",
 ]
 
 
@@ -124,68 +126,168 @@ def errstate(xp: Any):
         yield
 
 
-class Rng:
-    """Seeded random numbers on any backend.
+_GOLDEN = 0x9E3779B97F4A7C15  # 2^64 / golden ratio, the splitmix64 increment
+_MIX1, _MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # splitmix64 finalizer constants
+_SEED_LIMIT = 2**63
+#: independent families of streams of one seed: the oracle's noise, the start point, user draws
+STREAMS = {"oracle": 0x6F7261636C650001, "start": 0x7374617274000002, "user": 0x7573657200000003}
+_MAX_ROUNDS = 64  # rejection rounds of the Student-t sampler; P(not accepted) = (1 - pi/4)^64 < 1e-42
 
-    On CuPy the draws come from ``cupy.random.default_rng`` on the device; on every other
-    backend they are drawn from a NumPy ``Generator`` on the host and converted with
-    ``xp.asarray``, so that NumPy and array-api-strict see identical streams.
+
+def _mix64(xp: Any, z: Any) -> Any:
+    """splitmix64's finalizer on a uint64 array (a bijection of 64-bit words; wraps mod 2^64)."""
+    m1, m2 = xp.asarray(_MIX1, dtype=xp.uint64), xp.asarray(_MIX2, dtype=xp.uint64)
+    z = (z ^ (z >> 30)) * m1
+    z = (z ^ (z >> 27)) * m2
+    return z ^ (z >> 31)
+
+
+def splitmix64(xp: Any, key: Any, index: Any) -> Any:
+    r"""Word ``index`` of the splitmix64 sequence started at ``key`` (uint64 arrays, broadcast):
+    :math:`\mathrm{mix}(key + (index + 1)\,\gamma)` with γ = 0x9E3779B97F4A7C15 (Steele, Lea,
+    Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014)."""
+    g = xp.asarray(_GOLDEN, dtype=xp.uint64)
+    return _mix64(xp, key + (index + xp.asarray(1, dtype=xp.uint64)) * g)
+
+
+def check_seeds(name: str, seed: Any) -> np.ndarray:
+    """``seed`` (an int or an integer array) as a host int64 array; ValueError/TypeError naming
+    ``name`` unless every entry is an integer in ``[0, 2**63)``."""
+    if isinstance(seed, (bool, np.bool_)) or isinstance(seed, float):
+        raise TypeError(f"{name} must be a non-negative integer or an integer array; got {seed!r}")
+    try:
+        a = np.asarray(seed)
+    except Exception:  # noqa: BLE001 - anything that is not array-like
+        raise TypeError(f"{name} must be a non-negative integer or an integer array; got {seed!r}") from None
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.integer)):
+        raise TypeError(f"{name} must be a non-negative integer or an integer array; got {seed!r} "
+                        f"(dtype {a.dtype})")
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= _SEED_LIMIT):
+        raise ValueError(f"{name} must be a non-negative integer below 2**63 (or an array of them); got {seed!r}")
+    return a.astype(np.int64)
+
+
+class Rng:
+    r"""Counter-based random numbers: one independent stream per seed, the same on every backend.
+
+    Every draw is a pure function of ``(seed, call, index)``: ``call`` counts the draws made
+    with this generator (0, 1, 2, ...) and ``index`` is the position of the number inside the
+    run's part of the draw.  The words are :func:`splitmix64` of a per-(seed, call) key, computed
+    with array-API integer operations on the target namespace, so NumPy, array-api-strict and
+    CuPy produce identical numbers and nothing is copied from the host.
+
+    ``seed`` may be an integer array of shape ``S`` (one seed per run of a batch): a draw of
+    shape ``(*S, *rest)`` then gives run ``i`` the numbers a scalar-seed generator with seed
+    ``S[i]`` gives for ``rest``, so that member i of a batch equals the single run with its seed.
+    With a scalar seed the whole draw is one run's numbers.
+
+    Laws: uniforms are :math:`(\lfloor w / 2^{11}
+floor + 1/2)\,2^{-53}` in (0, 1) (53 random
+    bits); normals by Box–Muller (two uniforms each); Student-t by Bailey's polar method
+    (exact for any df > 0; rejection rounds use further words of the same call); integers by
+    :math:`\lfloor u\,(high-low)
+floor + low` (bias below :math:`2^{-53}(high-low)`);
+    permutations by sorting uniforms.  Draws are made in float64 and cast to ``dtype``.
 
     Parameters
     ----------
-    seed : int
-        Non-negative integer seed.
+    seed : int or integer array
+        Non-negative seeds below 2**63.
+    stream : {"oracle", "start", "user"}
+        Family of streams: the same seed gives independent numbers in different families
+        (:func:`precond_theory.run` draws oracle noise from "oracle" and random starts from "start").
     xp : namespace
         Target namespace.
     dtype : dtype, optional
         Floating dtype of the draws (default: ``xp.float64``).
     """
 
-    def __init__(self, seed: int, xp: Any, dtype: Any = None) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
+    def __init__(self, seed: Any, xp: Any, dtype: Any = None, *, stream: str = "oracle") -> None:
+        if stream not in STREAMS:
+            raise ValueError(f"stream must be one of {sorted(STREAMS)}; got {stream!r}")
+        seeds = check_seeds("seed", seed)
+        self.seeds = seeds
+        self.seed = int(seeds) if seeds.ndim == 0 else seeds
         self.xp = xp
         self.dtype = xp.float64 if dtype is None else dtype
-        if is_cupy(xp):
-            import cupy
+        self.calls = 0
+        self.stream = stream
+        with errstate(np):
+            host = _mix64(np, seeds.astype(np.uint64).reshape(seeds.shape or (1,))) ^ np.uint64(STREAMS[stream])
+        self._key = asarray(host, xp, xp.uint64)
 
-            self._gen = cupy.random.default_rng(self.seed)
-            self._device = True
-        else:
-            self._gen = np.random.default_rng(self.seed)
-            self._device = False
+    def _words(self, shape: tuple[int, ...], per: int = 1, sub: int = 0) -> Any:
+        """uint64 words of shape ``(*shape, per)`` for draw call ``self.calls`` (sub-stream ``sub``)."""
+        xp, S = self.xp, self.seeds.shape
+        shape = tuple(int(s) for s in shape)
+        if len(shape) < len(S) or tuple(shape[: len(S)]) != S:
+            raise ValueError(f"a draw of shape {shape} does not match the generator's seed shape {S}: "
+                             f"the leading axes must be {S}")
+        rest = shape[len(S):]
+        m = int(np.prod(rest, dtype=np.int64)) * per
+        with errstate(xp):
+            call = xp.asarray([self.calls * 0x100 + sub], dtype=xp.uint64)
+            key = _mix64(xp, self._key + call * xp.asarray(_GOLDEN, dtype=xp.uint64))
+            key = xp.reshape(key, (*S, 1)) if S else xp.reshape(key, (1,))
+            idx = xp.arange(m, dtype=xp.uint64)
+            w = splitmix64(xp, key, idx)
+        return xp.reshape(w, (*shape, per))
 
-    def _out(self, a: Any) -> Any:
-        if self._device:
-            return a.astype(self.dtype, copy=False)
-        return asarray(np.asarray(a, dtype=np.float64), self.xp, dtype=self.dtype)
+    def _uniform01(self, shape: tuple[int, ...], per: int = 1, sub: int = 0) -> Any:
+        xp = self.xp
+        w = self._words(shape, per, sub)
+        return (xp.astype(w >> 11, xp.float64) + 0.5) * (2.0 ** -53)
+
+    def _done(self, a: Any) -> Any:
+        self.calls += 1
+        return a if a.dtype == self.dtype else self.xp.astype(a, self.dtype)
 
     def normal(self, shape: tuple[int, ...]) -> Any:
         """Standard normal draws of ``shape``."""
-        return self._out(self._gen.standard_normal(shape))
+        xp = self.xp
+        u = self._uniform01(shape, 2)
+        z = xp.sqrt(-2.0 * xp.log(u[..., 0])) * xp.cos((2.0 * math.pi) * u[..., 1])
+        return self._done(z)
 
     def uniform(self, shape: tuple[int, ...], low: float = 0.0, high: float = 1.0) -> Any:
         """Uniform draws on ``[low, high)``."""
-        return self._out(self._gen.uniform(low, high, shape))
+        return self._done(low + (high - low) * self._uniform01(shape)[..., 0])
 
     def rademacher(self, shape: tuple[int, ...]) -> Any:
         """Independent signs, +1 or -1 with probability 1/2 each."""
-        return self._out(2.0 * (self._gen.random(shape) < 0.5) - 1.0)
+        xp = self.xp
+        top = self._words(shape)[..., 0] >> 63
+        return self._done(2.0 * xp.astype(top, xp.float64) - 1.0)
 
     def student_t(self, df: float, shape: tuple[int, ...]) -> Any:
-        """Student-t draws with ``df`` degrees of freedom: ``Z / sqrt(V / df)``, V ~ chi^2(df)."""
-        z = self._gen.standard_normal(shape)
-        chi2 = 2.0 * self._gen.standard_gamma(df / 2.0, shape)
-        return self._out(z / (chi2 / df) ** 0.5)
+        r"""Student-t draws with ``df`` degrees of freedom (Bailey's polar method: U, V uniform on
+        (-1, 1), W = U² + V² accepted when W <= 1, :math:`T = U\sqrt{df\,(W^{-2/df} - 1)/W}`)."""
+        xp = self.xp
+        out = xp.zeros(tuple(shape), dtype=xp.float64)
+        todo = xp.ones(tuple(shape), dtype=xp.bool)
+        for sub in range(_MAX_ROUNDS):
+            u = 2.0 * self._uniform01(shape, 2, sub) - 1.0
+            w = u[..., 0] ** 2 + u[..., 1] ** 2
+            ok = todo & (w <= 1.0)
+            ws = xp.where(ok, w, xp.ones_like(w))
+            t = u[..., 0] * xp.sqrt(df * (ws ** (-2.0 / df) - 1.0) / ws)
+            out = xp.where(ok, t, out)
+            todo = todo & ~ok
+            if not bool(xp.any(todo)):
+                break
+        return self._done(out)
 
     def integers(self, low: int, high: int, shape: tuple[int, ...]) -> Any:
-        """Integers on ``[low, high)`` as an integer array of the target namespace."""
-        a = self._gen.integers(low, high, shape)
-        return a if self._device else asarray(np.asarray(a, dtype=np.int64), self.xp)
+        """Integers on ``[low, high)`` as an int64 array of the target namespace."""
+        xp = self.xp
+        u = self._uniform01(shape)[..., 0]
+        a = xp.astype(xp.floor(u * float(high - low)), xp.int64) + int(low)
+        self.calls += 1
+        return xp.minimum(a, xp.asarray(int(high) - 1, dtype=xp.int64))
 
     def permutation(self, n: int, batch: tuple[int, ...] = ()) -> Any:
-        """Independent random permutations of ``range(n)``, one per batch entry (host-drawn)."""
-        host = np.random.default_rng(int(self._gen.integers(0, 2**62)))
-        a = np.argsort(host.random((*batch, n)), axis=-1)
-        return asarray(a.astype(np.int64), self.xp)
+        """Independent random permutations of ``range(n)``, one per batch entry (argsort of uniforms)."""
+        xp = self.xp
+        u = self._uniform01((*batch, n))[..., 0]
+        self.calls += 1
+        return xp.astype(xp.argsort(u, axis=-1), xp.int64)

@@ -10,17 +10,25 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_int
-from ._xp import Rng, asarray, errstate, namespace_name, to_numpy
+from ._loop.core import iterate
+from ._loop.health import DIVERGED, Health
+from ._loop.memory import check_memory, estimate_bytes
+from ._loop.record import Recorder
+from ._loop.setup import (KERNELS, apply_projection, batch_shape_of, check_feasible, per_run_seeds, select_kernel,
+                          state_arrays_per_run)
+from ._xp import Rng, asarray, check_seeds, errstate, namespace_name, to_numpy
 from .oracles import Exact
 from .problems.base import AbstractProblem
 from .rules.base import AbstractRule, hp
-from .trace import DivergenceWarning, Trace
+from .trace import DivergenceWarning, Trace, ZeroDivisionNaNWarning
 
 __all__ = ["run", "record_steps"]
 
 Array = Any
 BUILTIN_METRICS = ("f", "f_gap", "grad_norm_sq", "min_grad_norm_sq", "dist_sq", "precond_min", "precond_max",
                    "precond_spread", "loss_sum", "regret")
+MIN_GRAD_NORM = ("every_step", "record_points", "off")
+DIVERGENCE_SCANS = ("every_step", "record_points")
 
 
 def record_steps(record: Any, steps: int) -> np.ndarray:
@@ -50,6 +58,13 @@ def record_steps(record: Any, steps: int) -> np.ndarray:
     raise ValueError(f"record must be 'log', 'all', a positive int or a list of steps; got {record!r}")
 
 
+def _itemsize(dtype: Any) -> int:
+    try:
+        return int(np.dtype(dtype).itemsize)
+    except TypeError:  # e.g. array_api_strict dtypes: use their name
+        return int(np.dtype(str(dtype).split(".")[-1].strip("'>")).itemsize)
+
+
 def _versions() -> dict[str, str]:
     out = {}
     for pkg in ("precond-theory", "numpy", "scipy", "array-api-compat"):
@@ -69,9 +84,14 @@ def run(
     batch: int | tuple[int, ...] = (),
     oracle: Any = None,
     record: Any = "log",
-    seed: int = 0,
+    seed: Any = 0,
     metrics: Mapping[str, Callable[..., Array]] | None = None,
     keep_iterates: bool = False,
+    project: bool | None = None,
+    min_grad_norm: str | None = None,
+    divergence: str = "every_step",
+    kernel: str = "auto",
+    progress: Callable[[int, int], Any] | None = None,
 ) -> Trace:
     r"""Run ``rule`` on ``problem`` for ``steps`` updates, batched, and record metrics.
 
@@ -84,20 +104,55 @@ def run(
     steps : int
         Number of updates.
     x0 : array-like, shape ``(n,)`` or ``(*batch, n)``, optional
-        Start (default ``problem.default_x0()``), broadcast to the batch.
+        Start of every run (broadcast to the batch; only the oracle streams then differ).
+        Default: each run starts at ``problem.sample_x0(seed of the run)``, a draw from the
+        problem's start distribution (an isotropic Gaussian around ``problem.default_x0()``,
+        or exactly the default start for problems whose start is part of the construction:
+        see :meth:`~precond_theory.problems.base.AbstractProblem.sample_x0`).
     batch : int or tuple of int
-        Extra batch shape (e.g. seeds); broadcast with the batch shapes of the rule's
-        hyperparameters, of ``x0`` and of a batched problem.
+        Extra batch shape (e.g. replicate runs); broadcast with the batch shapes of the rule's
+        hyperparameters, of ``x0``, of a batched problem and of an array ``seed``.
     oracle : object with ``sample(problem, y, k, rng, need_value)``, optional
         Default: exact values and gradients.
     record : "log" | "all" | int | list of int
         Steps at which metrics are recorded (see :func:`record_steps`).
-    seed : int
-        Seed of the oracle's random numbers.
+    seed : int or integer array
+        Seeds of the runs: an int s gives the runs of the batch the seeds s, s+1, ...,
+        s + n_runs - 1 in C order; an integer array (broadcast with the batch shape) gives
+        each run its own.  A run's seed keys its start (``x0=None``) and its oracle noise
+        (:class:`precond_theory._xp.Rng`), so run i of a batch equals the single run with
+        seed i (bitwise on NumPy when the problem's arithmetic is the same per run; batched
+        matrix products may differ in the last bits).  Recorded in ``meta["seeds"]``.
     metrics : dict name -> ``fn(x, state, rule, problem) -> (*batch,)``, optional
-        Extra metrics evaluated at the record points.
+        Extra metrics evaluated at the record points (a scalar or one real value per run;
+        anything else is a ValueError naming the metric at the first record point).
     keep_iterates : bool
         Also keep ``x_k`` at the record points (``Trace.iterates``).
+    project : bool or None
+        Problems with a feasible set (``problem.feasible_set``) are run with the Euclidean
+        projection onto it (``rules.with_projection``) unless ``project=False``; ``True`` or
+        ``False`` on a problem without a feasible set is a ValueError.  Recorded in
+        ``meta["projection"]``.
+    min_grad_norm : "every_step" | "record_points" | "off", optional
+        How ``min_grad_norm_sq`` is kept (offline problems; default "every_step").
+        "every_step": the minimum of :math:`\|\nabla f(x_t)\|^2` over every t <= k — it needs
+        the exact gradient at :math:`x_t` every step, free when the oracle is exact and the
+        rule queries at x (the oracle's gradient is reused), one extra gradient evaluation
+        per step otherwise.  "record_points": the minimum over the record points only (no
+        per-step cost).  "off": not recorded.
+    divergence : "every_step" | "record_points"
+        "every_step" (default) scans x_k for non-finite entries every step (one pass over x):
+        ``diverged`` holds the exact step, and NaN from 0/0 at an exactly zero gradient is
+        told apart (status "zero_division").  "record_points" defers the scan to record
+        points (NaN and inf propagate, so a divergence is not missed): ``diverged`` is then the
+        first record point at which the run was non-finite, and 0/0 is not told apart.
+    kernel : "auto" | "reference" | "numba"
+        The update: "reference" is the rule's array-API ``_step``; "auto" uses a compiled step
+        from :mod:`precond_theory.fast` when one exists for the rule and the arrays (NumPy
+        float32/float64), else the reference; "numba" requires the compiled step (ValueError
+        saying why it cannot).  Recorded in ``meta["kernel"]``.
+    progress : callable ``progress(k, steps)``, optional
+        Called at every record point (and once at the end), e.g. to drive a progress bar.
 
     Returns
     -------
@@ -105,14 +160,19 @@ def run(
 
     Notes
     -----
-    This is the project's only stepping loop.  Per step it evaluates the oracle at
-    ``y = rule.query(x, state)`` (with the loss when ``rule.needs_value`` and an HVP callable
-    when ``rule.needs_hvp``), applies ``x <- x + dx`` and updates, on the device, the running
-    minimum of :math:`\|\nabla f(x_k)\|^2` (exact gradient; reused from the oracle when it is
-    exact and ``y is x``) and each run's divergence step (first k with a non-finite entry of
-    x_k).  Nothing is copied to the host until the loop ends.  A diverged run keeps its NaNs
-    and does not affect the others; a :class:`DivergenceWarning` reports how many diverged.
-    For online problems the loss :math:`f_k(x_k)` is accumulated every step and
+    This is the project's only stepping loop (:mod:`precond_theory._loop`).  Per step it
+    evaluates the oracle at ``y = rule.query(x, state)`` (with the loss when
+    ``rule.needs_value`` and an HVP callable when ``rule.needs_hvp``) and applies the update;
+    the running minimum of the gradient norm and the divergence scan cost what
+    ``min_grad_norm`` and ``divergence`` say.  f and the gradient norm are evaluated at record
+    points (and at step 0).  Nothing is copied to the host until the loop ends: metrics go
+    into preallocated buffers.  A run is flagged as diverged (``Trace.diverged``,
+    ``Trace.status``) when x_k, f(x_k) or the gradient norm is non-finite, or when its gap
+    blows up (:mod:`precond_theory._loop.health`); it keeps its values and does not affect the
+    others; a :class:`DivergenceWarning` reports how many diverged.  A gap below f* by more
+    than round-off is a ValueError naming f*.  The memory a run needs is estimated before
+    anything is allocated, and a run that cannot fit is refused with the estimate.  For
+    online problems the loss :math:`f_k(x_k)` is accumulated every step and
     ``regret`` = loss_sum - ``problem.comparator_loss(T)`` is recorded at T = k (a float, or
     a host array of the batch shape for a batched online problem).
     """
@@ -125,141 +185,111 @@ def run(
     oracle = Exact() if oracle is None else oracle
     if not callable(getattr(oracle, "sample", None)):
         raise TypeError(f"oracle must have a sample(problem, y, k, rng, need_value) method; got {type(oracle).__name__}")
+    if isinstance(batch, bool):
+        raise TypeError(f"batch must be an int or a tuple of ints; got {batch!r}")
     batch = (batch,) if isinstance(batch, (int, np.integer)) else tuple(batch)
     for b in batch:
         check_int("batch entry", b, 1)
-
-    x0 = problem.default_x0() if x0 is None else asarray(x0, xp, dtype)
-    if len(x0.shape) == 0 or x0.shape[-1] != n:
-        raise ValueError(f"x0 must have shape (*batch, {n}) for problem {problem.name!r} (dim={n}); got {tuple(x0.shape)}")
-    try:
-        batch_shape = tuple(np.broadcast_shapes(batch, rule.batch_shape(), tuple(x0.shape[:-1]), problem.batch_shape))
-    except ValueError:
-        raise ValueError(
-            f"batch shapes do not broadcast: batch={batch}, rule hyperparameters {rule.batch_shape()}, "
-            f"x0 {tuple(x0.shape[:-1])}, problem {problem.batch_shape}"
-        ) from None
-    x = xp.broadcast_to(x0, (*batch_shape, n)) * 1  # materialised copy; inputs are never mutated
-    rec = record_steps(record, steps)
-    rec_set = set(int(s) for s in rec)
-    rng = Rng(seed, xp, dtype)
+    if not isinstance(keep_iterates, bool):
+        raise TypeError(f"keep_iterates must be True or False; got {keep_iterates!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable progress(k, steps) or None; got {progress!r}")
+    online = bool(problem.online)
+    if min_grad_norm is not None and online:
+        raise ValueError(f"min_grad_norm={min_grad_norm!r} has no effect: problem {problem.name!r} is online "
+                         "(no gradient-norm metrics are recorded)")
+    mgn = None if online else ("every_step" if min_grad_norm is None else min_grad_norm)
+    if mgn not in (None, *MIN_GRAD_NORM):
+        raise ValueError(f"min_grad_norm must be one of {MIN_GRAD_NORM}; got {min_grad_norm!r}")
+    if divergence not in DIVERGENCE_SCANS:
+        raise ValueError(f"divergence must be one of {DIVERGENCE_SCANS}; got {divergence!r}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
     extra = dict(metrics or {})
+    for name, fn in extra.items():
+        if not isinstance(name, str) or not callable(fn):
+            raise TypeError(f"metrics must map names to callables fn(x, state, rule, problem); got {name!r}: {fn!r}")
     clash = sorted(set(extra) & set(BUILTIN_METRICS))
     if clash:
         raise ValueError(f"extra metric names {clash} clash with built-in metrics {list(BUILTIN_METRICS)}")
+    run_rule, projection = apply_projection(rule, problem, project)
 
-    online = bool(problem.online)
-    exact = isinstance(oracle, Exact)
-    need_value = bool(rule.needs_value)
+    if x0 is not None:
+        try:
+            x0 = asarray(x0, xp, dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"x0 must be an array of numbers of shape (*batch, {n}); got {type(x0).__name__}: {exc}") \
+                from None
+        if len(x0.shape) == 0 or x0.shape[-1] != n:
+            raise ValueError(f"x0 must have shape (*batch, {n}) for problem {problem.name!r} (dim={n}); "
+                             f"got {tuple(x0.shape)}")
+    seed_shape = tuple(check_seeds("seed", seed).shape)
+    batch_shape = batch_shape_of(batch, run_rule, None if x0 is None else tuple(x0.shape[:-1]), problem, seed_shape)
+    rec = record_steps(record, steps)
+    n_runs = int(np.prod(batch_shape, dtype=np.int64))
+    n_metrics = 8 + len(extra) + (3 if run_rule.has_preconditioner else 0)
+    estimate = estimate_bytes(n_runs=n_runs, n=n, itemsize=_itemsize(dtype),
+                              state_arrays=state_arrays_per_run(run_rule, xp, dtype, n), n_records=len(rec),
+                              n_metrics=n_metrics, keep_iterates=keep_iterates)
+    check_memory(estimate, xp)
+    seeds = per_run_seeds(seed, batch_shape)
+    if x0 is None:
+        x = problem.sample_x0(seeds)
+        start = "sample_x0 (fixed start of the problem)" if problem.fixed_start else "sample_x0"
+    else:
+        x = xp.broadcast_to(x0, (*batch_shape, n)) * 1  # materialised private copy; inputs are never mutated
+        start = "given"
+    if projection["projected"] and projection["feasible_set"] is not None:
+        check_feasible(problem, x, xp)
+    rng = Rng(seeds, xp, dtype)
     x_star = None if problem.x_star is None else asarray(problem.x_star, xp, dtype)
     f_star = problem.f_star
     if f_star is not None and not isinstance(f_star, (int, float)):
         f_star = asarray(f_star, xp, dtype)
 
-    def grad_at(z: Array, k: int) -> Array:
-        return problem.grad(z, k) if online else problem.grad(z)
-
-    def value_at(z: Array, k: int) -> Array:
-        return problem.value(z, k) if online else problem.value(z)
-
-    state = rule.init(x)
-    lr = hp(rule.lr, x, xp)
-    recorded: dict[str, list[Array]] = {}
-    iterates: list[Array] = []
-    div = xp.full(batch_shape, -1, dtype=xp.int64)
-    running_min = None
-    loss_sum = xp.zeros(batch_shape, dtype=dtype)
+    state = run_rule.init(x)
+    lr = hp(run_rule.lr, x, xp)
+    compiled = select_kernel(kernel, run_rule, x, state)
+    recorder = Recorder(xp, rec, batch_shape, rule=run_rule, problem=problem, extra=extra,
+                        keep_iterates=keep_iterates, f_star=f_star, x_star=x_star, min_grad_norm=mgn)
+    health = Health(xp, batch_shape, dtype, f_star=None if online else f_star, every_step=divergence == "every_step",
+                    problem_name=problem.name)
     calls = {"grad": 0, "value": 0, "hvp": 0}
-
-    def put(name: str, v: Array) -> None:
-        recorded.setdefault(name, []).append(v)
-
+    extra_calls = {"grad": 0, "value": 0}
     with errstate(xp):
-        for k in range(steps + 1):
-            last = k == steps
-            finite = xp.all(xp.isfinite(x), axis=-1)
-            div = xp.where((div < 0) & ~finite, xp.asarray(k, dtype=xp.int64), div)
-            g = value = y = None
-            if not last:
-                y = rule.query(x, state)
-                value, g = oracle.sample(problem, y, k, rng, need_value)
-                calls["grad"] += 1
-                calls["value"] += int(value is not None)
-            if online:
-                fx = value_at(x, k)
-                calls["value"] += 1
-            gx = None
-            if not online:
-                gx = g if (g is not None and exact and y is x) else grad_at(x, k)
-                gn = xp.sum(gx * gx, axis=-1)
-                running_min = gn if running_min is None else xp.where(gn < running_min, gn, running_min)
-            if k in rec_set:
-                if online:
-                    put("loss_sum", loss_sum)
-                    put("regret", loss_sum - asarray(problem.comparator_loss(k), xp, dtype) if k > 0 else loss_sum)
-                else:
-                    fx = value_at(x, k)
-                    put("f", fx)
-                    if f_star is not None:
-                        put("f_gap", fx - f_star)
-                    put("grad_norm_sq", gn)
-                    put("min_grad_norm_sq", running_min)
-                if x_star is not None:
-                    r = x - x_star
-                    put("dist_sq", xp.sum(r * r, axis=-1))
-                if rule.has_preconditioner:
-                    _record_preconditioner(put, rule, state, x, xp, k)
-                for name, fn in extra.items():
-                    put(name, xp.broadcast_to(asarray(fn(x, state, rule, problem), xp), batch_shape))
-                if keep_iterates:
-                    iterates.append(x)
-            if last:
-                break
-            if online:
-                loss_sum = loss_sum + fx
-            hvp = None
-            if rule.needs_hvp:
-                def hvp(v, _y=y, _k=k):
-                    calls["hvp"] += 1
-                    return problem.hvp(_y, v, _k) if online else problem.hvp(_y, v)
-            if k == 0:
-                if tuple(g.shape) != tuple(x.shape):
-                    raise ValueError(f"problem {problem.name!r} returned a gradient of shape {tuple(g.shape)} "
-                                     f"for x of shape {tuple(x.shape)}")
-                rule.check_inputs(g, state, x, value=value, hvp=hvp)
-            dx, state = rule._step(xp, g, state, x, lr=lr, value=value, hvp=hvp)
-            x = x + dx
+        x, state, n_done = iterate(
+            rule=run_rule, problem=problem, oracle=oracle, x=x, state=state, lr=lr, rng=rng, steps=steps, rec=rec,
+            recorder=recorder, health=health, min_grad_norm=mgn, every_step_scan=divergence == "every_step",
+            compiled=compiled, progress=progress, batch_shape=batch_shape, calls=calls, extra_calls=extra_calls)
 
-    host = {name: np.stack([to_numpy(v) for v in vals]) for name, vals in recorded.items()}
-    diverged = np.asarray(to_numpy(div)).reshape(batch_shape)
+    host, iterates = recorder.finish(n_done)
+    status, status_step = health.finish()
+    status, status_step = status.reshape(batch_shape), status_step.reshape(batch_shape)
+    diverged = np.where(np.isin(status, DIVERGED), status_step, -1).reshape(batch_shape)
     n_div = int(np.sum(diverged >= 0))
     if n_div:
-        warnings.warn(f"{n_div} of {diverged.size} runs of {rule.name!r} on {problem.name!r} diverged "
-                      f"(non-finite iterate; first at step {int(diverged[diverged >= 0].min())}); see Trace.diverged",
+        first = int(diverged[diverged >= 0].min())
+        kinds = sorted(set(status[diverged >= 0].reshape(-1).tolist()))
+        warnings.warn(f"{n_div} of {diverged.size} runs of {run_rule.name!r} on {problem.name!r} diverged "
+                      f"({', '.join(kinds)}; first at step {first}); see Trace.diverged and Trace.status",
                       DivergenceWarning, stacklevel=2)
+    n_zero = int(np.sum(status == "zero_division"))
+    if n_zero:
+        warnings.warn(f"{n_zero} of {status.size} runs of {run_rule.name!r} on {problem.name!r} produced NaN from 0/0 "
+                      f"at an exactly zero gradient (first at step {int(status_step[status == 'zero_division'].min())};"
+                      " eps = 0 at a stationary point?); see Trace.status", ZeroDivisionNaNWarning, stacklevel=2)
     meta = {
-        "rule": rule.name, "fidelity": rule.fidelity, "reference": rule.reference,
-        "hyperparameters": rule.hyperparameters(), "problem": problem.describe(),
+        "rule": run_rule.name, "fidelity": run_rule.fidelity, "reference": run_rule.reference,
+        "hyperparameters": run_rule.hyperparameters(), "problem": problem.describe(),
         "oracle": {"name": getattr(oracle, "name", type(oracle).__name__), "params": dict(getattr(oracle, "params", {}))},
-        "seed": seed, "steps": steps, "batch_shape": batch_shape, "backend": namespace_name(xp),
-        "dtype": str(dtype), "oracle_calls": calls, "versions": _versions(),
+        "seed": seed if isinstance(seed, (int, np.integer)) else np.asarray(seed).tolist(),
+        "seeds": seeds, "x0": start, "projection": projection,
+        "steps": steps, "batch_shape": batch_shape, "backend": namespace_name(xp),
+        "dtype": str(dtype), "oracle_calls": calls, "extra_evaluations": extra_calls,
+        "min_grad_norm": mgn, "divergence": divergence, "kernel": getattr(compiled, "name", "reference"),
+        "memory_estimate_bytes": estimate["total"], "versions": _versions(),
     }
     return Trace(
-        steps=rec, metrics=host, diverged=diverged, meta=meta, x_final=to_numpy(x),
-        iterates=np.stack([to_numpy(v) for v in iterates]) if keep_iterates else None,
+        steps=rec, metrics=host, diverged=diverged, meta=meta, x_final=to_numpy(x), iterates=iterates,
+        status=status, status_step=status_step,
     )
-
-
-def _record_preconditioner(put: Callable[[str, Array], None], rule: AbstractRule, state: Any, x: Array, xp: Any,
-                           k: int) -> None:
-    """min, max and spread (max/min) of diag P_k per run; NaN before the first update."""
-    if k == 0:
-        nan = xp.full(tuple(x.shape[:-1]), float("nan"), dtype=x.dtype)
-        for name in ("precond_min", "precond_max", "precond_spread"):
-            put(name, nan)
-        return
-    p = xp.broadcast_to(rule.preconditioner(state), x.shape)
-    pmin, pmax = xp.min(p, axis=-1), xp.max(p, axis=-1)
-    put("precond_min", pmin)
-    put("precond_max", pmax)
-    put("precond_spread", pmax / pmin)

@@ -172,7 +172,7 @@ def test_bn_reparameterized_gd_equals_preconditioned_gd():
 def test_models_are_problems_that_run_trains(data):
     m = make_normalized_model(data, "batchnorm", hidden=(4,))
     rule = rules.make("adam", lr=0.01)
-    tr = run(rule, m, steps=20, batch=2, record=[0, 20])
+    tr = run(rule, m, steps=20, batch=2, record=[0, 20], x0=m.default_x0())
     assert tr.metrics["f"].shape == (2, 2) and np.all(np.isfinite(tr.metrics["f"]))
     assert tr.metrics["f"][0, 0] == pytest.approx(float(m.value(m.default_x0())), rel=1e-12)
     tm = run(rule, m, steps=5, record=[5], metrics=C.tracking_metrics(rule, m))

@@ -310,9 +310,9 @@ def test_lambda_batch_equals_separate_runs(quad):
     lams = np.array([[0.0], [0.2], [1.5]])
     for kind in ("l2_z", "l1_z_prox", "gradnorm_z", "decoupled"):
         base = rules.make("adam", lr=0.02)
-        batched = run(R.regularize(base, kind, lams), q, steps=50, record=[50])
+        batched = run(R.regularize(base, kind, lams), q, steps=50, record=[50], x0=q.default_x0())
         for j, lam in enumerate(lams[:, 0]):
-            alone = run(R.regularize(base, kind, float(lam)), q, steps=50, record=[50])
+            alone = run(R.regularize(base, kind, float(lam)), q, steps=50, record=[50], x0=q.default_x0())
             np.testing.assert_allclose(batched.x_final[j], alone.x_final, rtol=0, atol=1e-13)
 
 

@@ -27,7 +27,7 @@ def test_gd_on_quadratic_matches_closed_form(xp):
     """GD on a quadratic: x_k - x* = (I - lr A)^k (x_0 - x*), so f_gap is known exactly."""
     p = make_quadratic(6, 50.0, rotate=True, seed=3, xp=xp)
     lr = 1.0 / p.L
-    tr = run(rules.make("sgd", lr=lr), p, steps=40, record="all")
+    tr = run(rules.make("sgd", lr=lr), p, steps=40, record="all", x0=p.default_x0())
     A = np.asarray(p.A)
     xs = np.asarray(p.x_star)
     e = -xs.copy()
@@ -53,17 +53,28 @@ def test_min_grad_norm_is_running_min_over_every_step():
 def test_divergence_recorded_per_run_others_continue():
     p = make_quadratic(4, 100.0, seed=2)
     lrs = np.array([[1e-3], [0.5], [1e-2]])  # 0.5 * L = 50: |1 - 50| = 49 per step, overflows
+    x0 = p.default_x0()
     with pytest.warns(DivergenceWarning, match="1 of 3 runs"):
-        tr = run(rules.make("sgd", lr=lrs), p, steps=400, record="log")
+        tr = run(rules.make("sgd", lr=lrs), p, steps=400, record="log", x0=x0)
     assert tr.diverged[0] == -1 and tr.diverged[2] == -1 and tr.diverged[1] > 0
-    single = run(rules.make("sgd", lr=1e-2), p, steps=400)
+    assert list(tr.status) == ["ok", "blow_up", "ok"]
+    single = run(rules.make("sgd", lr=1e-2), p, steps=400, x0=x0)
     # (3, n) @ A and (n,) @ A go through different BLAS kernels: equal to round-off, not bitwise
     np.testing.assert_allclose(tr.metrics["f_gap"][:, 2], single.metrics["f_gap"], rtol=1e-12)
-    # the step recorded is the first non-finite iterate: x_{k-1} is finite, x_k is not
-    k = int(tr.diverged[1])
+    # with the blow-up test off (one record point), the step is the first k at which x_k, f(x_k)
+    # or |grad f(x_k)|^2 is non-finite (here the squared gradient norm overflows first)
     with pytest.warns(DivergenceWarning):
-        tr_all = run(rules.make("sgd", lr=0.5), p, steps=k, record="all", keep_iterates=True)
-    assert np.all(np.isfinite(tr_all.iterates[k - 1])) and not np.all(np.isfinite(tr_all.iterates[k]))
+        late = run(rules.make("sgd", lr=0.5), p, steps=400, record=[400], x0=x0)
+    assert late.status[()] == "non_finite"
+    k = int(late.diverged)
+    with pytest.warns(DivergenceWarning):
+        tr_all = run(rules.make("sgd", lr=0.5), p, steps=k, record=[k], keep_iterates=True, x0=x0)
+    prev = run(rules.make("sgd", lr=0.5), p, steps=k - 1, record=[k - 1], keep_iterates=True, x0=x0)
+    assert prev.status[()] == "ok"
+    def finite(t):
+        return all(np.all(np.isfinite(v)) for v in (t.iterates, t.metrics["f"], t.metrics["grad_norm_sq"]))
+
+    assert finite(prev) and not finite(tr_all) and tr_all.status[()] == "non_finite" and tr_all.diverged == k
 
 
 def test_batch_broadcasting_and_x0():

@@ -437,7 +437,7 @@ def test_run_supplies_value_to_soaa():
 
     p = make_quadratic(6, 20.0, seed=4)
     rule = SOAA(lr=0.05, total_steps=50)
-    tr = run(rule, p, steps=50, record="all")
+    tr = run(rule, p, steps=50, record="all", x0=p.default_x0())
     x, st = p.default_x0(), rule.init(p.default_x0())
     for _ in range(50):
         dx, st = rule.update(p.grad(x), st, x, value=p.value(x))

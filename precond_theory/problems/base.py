@@ -68,6 +68,12 @@ class AbstractProblem(abc.ABC):
     stationary_points : tuple of StationaryPoint
     params : dict
         Construction parameters (become ``p_data_<name>`` columns in tables).
+    fixed_start : bool (class variable)
+        True when the problem's start *is* the point of the construction (a counterexample's
+        start, a worst-case start): :meth:`sample_x0` then returns :meth:`default_x0` for every
+        seed.
+    start_scale : float (class variable)
+        Relative size of the random start perturbation (see :meth:`sample_x0`), 0.1.
     """
 
     name: str = "problem"
@@ -82,6 +88,8 @@ class AbstractProblem(abc.ABC):
     feasible_set: FeasibleSet | None = None
     stationary_points: tuple[StationaryPoint, ...] = ()
     params: dict[str, Any] = {}
+    fixed_start: ClassVar[bool] = False
+    start_scale: ClassVar[float] = 0.1
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -112,6 +120,50 @@ class AbstractProblem(abc.ABC):
     def default_x0(self) -> Array:
         """Default starting point, shape ``(n,)`` (or ``(*batch, n)``)."""
         return self.xp.zeros((self.dim,), dtype=self.dtype)
+
+    def sample_x0(self, seeds: Any) -> Array:
+        r"""Random starting points, one per seed: shape ``(*seeds.shape, n)``, drawn on the host.
+
+        The start distribution is an isotropic Gaussian around :meth:`default_x0`:
+
+        .. math:: x_0 = \bar x_0 + s\,r\,\frac{z}{\sqrt n},\qquad z \sim N(0, I_n),
+
+        so that :math:`\mathbb E\|x_0 - \bar x_0\|^2 = (s r)^2`, with :math:`\bar x_0` the
+        default start, s = :attr:`start_scale` (0.1) and r the start's distance to the minimiser
+        :math:`\|\bar x_0 - x^\star\|` when ``x_star`` is known and differs from
+        :math:`\bar x_0`, else 1.  z comes from the "start" streams of
+        :class:`precond_theory._xp.Rng` keyed by each seed alone, so run i's start depends only on
+        its seed.  Problems with :attr:`fixed_start` (counterexamples and worst cases whose start
+        is part of the construction) return :meth:`default_x0` broadcast to every seed.
+
+        Parameters
+        ----------
+        seeds : int or integer array
+            Non-negative seeds; their shape is the batch shape of the result (it must
+            broadcast with :attr:`batch_shape`).
+        """
+        import numpy as np
+
+        from .._xp import Rng, asarray, check_seeds, to_numpy
+
+        seeds = check_seeds("seeds", seeds)
+        x0 = to_numpy(self.default_x0()).astype(np.float64)
+        n = int(self.dim)
+        shape = (*seeds.shape, n)
+        try:
+            base = np.broadcast_to(x0, shape)
+        except ValueError:
+            raise ValueError(f"seeds of shape {seeds.shape} do not broadcast with the default start of problem "
+                             f"{self.name!r} (shape {x0.shape})") from None
+        if self.fixed_start:
+            return asarray(np.ascontiguousarray(base), self.xp, self.dtype)
+        r = np.ones(x0.shape[:-1])
+        if self.x_star is not None:
+            d = np.linalg.norm(x0 - to_numpy(self.x_star).astype(np.float64), axis=-1)
+            r = np.where(d > 0, d, 1.0)
+        z = Rng(seeds, np, stream="start").normal(shape)
+        out = base + (self.start_scale * r / np.sqrt(n))[..., None] * z
+        return asarray(out, self.xp, self.dtype)
 
     def comparator_loss(self, T: int) -> Any:
         """Online problems: min over the feasible set of sum_{k<T} f_k(x) (host float)."""

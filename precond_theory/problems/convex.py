@@ -10,7 +10,7 @@ r"""Smooth convex problems that are not strongly convex, with exact minimisers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -254,6 +254,7 @@ class GDWorstCase(_HostConstants):
     name: str = "gd_worst_case"
     params: dict = field(default_factory=dict)
     f_star: Any = 0.0
+    fixed_start: ClassVar[bool] = True  # the worst case is attained from x0 = R e_1
 
     @property
     def _ref(self) -> Array:

@@ -43,6 +43,7 @@ class _ReddiOnline(ArrayBacked, AbstractProblem):
     name: str = "reddi"
     params: dict = field(default_factory=dict)
     online = True
+    fixed_start: ClassVar[bool] = True  # the construction starts at 0
     feasible_set = FeasibleSet(kind="box", lo=-1.0, hi=1.0)
     L = 0.0
     mu = 0.0
@@ -265,6 +266,7 @@ class LessardPiecewise(ArrayBacked, AbstractProblem):
     ref: Array
     name: str = "lessard_piecewise"
     params: dict = field(default_factory=dict)
+    fixed_start: ClassVar[bool] = True  # the cycle needs the start in [3.07, 3.46]
     L = 25.0
     mu = 1.0
     f_star = 0.0
@@ -339,6 +341,7 @@ class NesterovWorstCase(Quadratic):
     mu_class: float = 0.0
     active: int = 1
     name: str = "nesterov_worst_case"
+    fixed_start: ClassVar[bool] = True  # the lower bound holds from x0 = 0
 
     # value and gradient in the original form 1/2 x^T H x - c x_1 (not the centred form of
     # Quadratic), so that coordinates outside the Krylov space stay exactly 0

@@ -1,0 +1,143 @@
+r"""The loop: every step, then, at record points only, recording and health checks.
+
+Every step: ``y = rule.query(x, state)``, the oracle at y, the update (the reference
+``rule._step`` and ``x = x + dx``, or a compiled step updating x in place).  Work that serves
+only the record points happens every step only where it must:
+
+* ``min_grad_norm="every_step"`` (default) needs :math:`\|\nabla f(x_k)\|^2` at every k: free
+  when the oracle is exact and the rule queries at x (the oracle's gradient is reused); one
+  extra exact gradient evaluation per step otherwise; plus three elementwise passes over x.
+* ``divergence="every_step"`` (default) scans x_k for non-finite entries every step (one pass
+  and a host sync), which gives each divergence its exact step and tells a 0/0 at a zero
+  gradient from divergence.
+
+At record points (and at step 0, the baseline of the blow-up test) f(x_k) and the exact
+gradient norm are evaluated (the ``extra_evaluations`` of ``Trace.meta``), the health checks
+run and the recorder writes its buffers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..oracles import Exact
+
+__all__ = ["iterate"]
+
+Array = Any
+
+
+def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: Any, rng: Any, steps: int,
+            rec: np.ndarray, recorder: Any, health: Any, min_grad_norm: str | None, every_step_scan: bool,
+            compiled: Any, progress: Any, batch_shape: tuple[int, ...], calls: dict[str, int],
+            extra_calls: dict[str, int]) -> tuple[Array, Any, int]:
+    """Run the loop; returns (x_final, state, number of record points written)."""
+    xp = problem.xp
+    online = bool(problem.online)
+    exact = isinstance(oracle, Exact)
+    need_value = bool(rule.needs_value)
+    n_rec = len(rec)
+    rec_i = 0
+    next_rec = int(rec[0]) if n_rec else -1
+    running_min = None
+    loss_sum = xp.zeros(batch_shape, dtype=x.dtype) if online else None
+    g_prev = None
+    last_progress = -1
+
+    def grad_at(z: Array, k: int) -> Array:
+        extra_calls["grad"] += 1
+        return problem.grad(z, k) if online else problem.grad(z)
+
+    def value_at(z: Array, k: int) -> Array:
+        extra_calls["value"] += 1
+        v = problem.value(z, k) if online else problem.value(z)
+        if tuple(getattr(v, "shape", ())) != batch_shape:
+            _bad_value(problem, v, z, batch_shape)
+        return v
+
+    for k in range(steps + 1):
+        last = k == steps
+        is_rec = k == next_rec
+        check = is_rec or k == 0
+        g = value = y = None
+        if not last:
+            y = rule.query(x, state)
+            value, g = oracle.sample(problem, y, k, rng, need_value)
+            calls["grad"] += 1
+            calls["value"] += int(value is not None)
+        reuse = exact and y is x
+        fx = None
+        if online and (not last or check):
+            fx = value if (value is not None and reuse) else value_at(x, k)
+        gn = None
+        if not online and (min_grad_norm == "every_step" or check):
+            gx = g if (g is not None and reuse) else grad_at(x, k)
+            gn = xp.sum(gx * gx, axis=-1)
+            if min_grad_norm == "every_step":
+                running_min = gn if running_min is None else xp.where(gn < running_min, gn, running_min)
+        if every_step_scan:
+            health.scan_step(k, x, gn, g_prev)
+        if check:
+            if not online:
+                fx = value if (value is not None and reuse) else value_at(x, k)
+            health.scan_record(k, x, fx, gn)
+            if is_rec:
+                recorder.record(rec_i, k, x, state, fx=fx, gn=gn, running_min=running_min, loss_sum=loss_sum)
+                rec_i += 1
+                next_rec = int(rec[rec_i]) if rec_i < n_rec else -1
+                if progress is not None:
+                    progress(k, steps)
+                    last_progress = k
+        if last:
+            break
+        if online:
+            loss_sum = loss_sum + fx
+        hvp = _hvp_callable(problem, y, k, calls, xp) if rule.needs_hvp else None
+        if k == 0:
+            _check_first(problem, rule, g, value, x, state, hvp, batch_shape)
+        if compiled is not None:
+            state = compiled(x, g, state, k, value=value)
+        else:
+            dx, state = rule._step(xp, g, state, x, lr=lr, value=value, hvp=hvp)
+            x = x + dx
+        g_prev = g
+    if progress is not None and last_progress != steps:
+        progress(steps, steps)
+    return x, state, rec_i
+
+
+def _bad_value(problem: Any, v: Any, z: Array, batch_shape: tuple[int, ...]) -> None:
+    raise ValueError(f"problem {problem.name!r}: value(x) returned shape {tuple(getattr(v, 'shape', ()))} for x of "
+                     f"shape {tuple(z.shape)}; expected one value per run, shape {batch_shape} (for from_functions: "
+                     "value must reduce over the last axis, e.g. xp.sum(..., axis=-1))")
+
+
+def _check_first(problem: Any, rule: Any, g: Array, value: Any, x: Array, state: Any, hvp: Any,
+                 batch_shape: tuple[int, ...]) -> None:
+    if tuple(g.shape) != tuple(x.shape):
+        raise ValueError(f"problem {problem.name!r} returned a gradient of shape {tuple(g.shape)} "
+                         f"for x of shape {tuple(x.shape)}")
+    if value is not None and tuple(getattr(value, "shape", ())) != batch_shape:
+        _bad_value(problem, value, x, batch_shape)
+    rule.check_inputs(g, state, x, value=value, hvp=hvp)
+
+
+def _hvp_callable(problem: Any, y: Array, k: int, calls: dict[str, int], xp: Any) -> Any:
+    online = bool(problem.online)
+
+    def hvp(v: Array) -> Array:
+        calls["hvp"] += 1
+        out = problem.hvp(y, v, k) if online else problem.hvp(y, v)
+        if tuple(out.shape) != tuple(xp.broadcast_arrays(y, v)[0].shape):
+            raise ValueError(f"problem {problem.name!r}: hvp(x, v) returned shape {tuple(out.shape)} for x of shape "
+                             f"{tuple(y.shape)} and v of shape {tuple(v.shape)}")
+        if not bool(xp.all(xp.isfinite(out))):
+            finite_in = xp.all(xp.isfinite(y), axis=-1) & xp.all(xp.isfinite(v), axis=-1)
+            if bool(xp.any(finite_in & ~xp.all(xp.isfinite(out), axis=-1))):
+                raise ValueError(f"problem {problem.name!r}: hvp(x, v) returned non-finite values at a finite point "
+                                 f"x and direction v (step {k})")
+        return out
+
+    return hvp
