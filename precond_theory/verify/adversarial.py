@@ -192,13 +192,16 @@ def _evaluate(objective: Callable, cand: dict[str, np.ndarray], n: int, executor
 
 # ----------------------------------------------------------------------------------- objectives
 def _quiet_run(rule: Any, problem: Any, **kw: Any) -> Any:
-    """A run whose divergence warnings are expected (diverged candidates are scored +inf)."""
+    """A run whose divergence warnings are expected (diverged candidates are scored +inf), from
+    the candidate problem's own start (not a seed-drawn one: a candidate is scored the same in any
+    chunk)."""
     from ..run import run
     from ..trace import DivergenceWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
+        kw.setdefault("x0", problem.default_x0())
         return run(rule, problem, **kw)
 
 
