@@ -234,7 +234,7 @@ def run(
     check_memory(estimate, xp)
     seeds = per_run_seeds(seed, batch_shape)
     if x0 is None:
-        x = problem.sample_x0(seeds)
+        x = problem.sample_x0(seeds) * 1  # a private copy: a compiled step updates x in place
         start = "sample_x0 (fixed start of the problem)" if problem.fixed_start else "sample_x0"
     else:
         x = xp.broadcast_to(x0, (*batch_shape, n)) * 1  # materialised private copy; inputs are never mutated

@@ -156,7 +156,7 @@ class AbstractProblem(abc.ABC):
             raise ValueError(f"seeds of shape {seeds.shape} do not broadcast with the default start of problem "
                              f"{self.name!r} (shape {x0.shape})") from None
         if self.fixed_start:
-            return asarray(np.ascontiguousarray(base), self.xp, self.dtype)
+            return asarray(np.array(base, copy=True), self.xp, self.dtype)
         r = np.ones(x0.shape[:-1])
         if self.x_star is not None:
             d = np.linalg.norm(x0 - to_numpy(self.x_star).astype(np.float64), axis=-1)
