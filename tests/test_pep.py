@@ -106,13 +106,13 @@ def test_runs_on_the_pep_example_reach_the_pep_value(case):
     r = pep.worst_case(**kw)
     problem, x0, value = pep_instance(r)
     assert problem.L == r.L
-    t = run(rule, problem, steps=r.N, record="all")
+    t = run(rule, problem, steps=r.N, record="all", x0=x0)
     measured = t.metrics[metric][-1]
     assert measured == pytest.approx(value, rel=1e-6)  # the run attains the worst case ...
     assert measured <= r.value * (1 + 1e-6)  # ... and respects it
     # the same function, a different step: the run leaves the example and does not attain the value
     mutant = rules.make(rule.name, **{**rule.hyperparameters(), "lr": rule.hyperparameters()["lr"] * 1.5})
-    t2 = run(mutant, problem, steps=r.N, record="all")
+    t2 = run(mutant, problem, steps=r.N, record="all", x0=x0)
     assert abs(t2.metrics[metric][-1] - value) > 1e-3 * value
 
 

@@ -3,12 +3,14 @@ hyperparameters, resumption, and clear errors for malformed configs."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from precond_theory import rules, run
+from precond_theory import DivergenceWarning, rules, run
 from precond_theory.cli import app
 from precond_theory.problems import make_quadratic
 from precond_theory.sweep import SweepConfig, load_config, run_sweep
@@ -119,7 +121,9 @@ def test_summary_is_per_configuration_and_matches_direct_runs(tmp_path):
     cfg = SweepConfig.from_dict(__import__("tomllib").loads(LR_SWEEP))
     assert describe_sweep(cfg) == ("2 rules, 9 configurations x 3 seeds = 27 runs "
                                    "(sgd: lr x5; heavy_ball: lr x2 x momentum x2)")
-    table = run_sweep(cfg, tmp_path)
+    # lr = 0.2 > 2/L diverges: |1 - 0.2 L| = 3, the gap grows 9x a step (a blow-up, flagged)
+    with pytest.warns(DivergenceWarning, match="blow_up"):
+        table = run_sweep(cfg, tmp_path)
     s = summarize(table, cfg, "f_gap")
     assert len(s) == 9 and (s.runs == 3).all()
     assert s.configuration.tolist()[:5] == [f"lr={v:g}" for v in (0.01, 0.02, 0.05, 0.1, 0.2)]
@@ -136,11 +140,13 @@ def test_summary_is_per_configuration_and_matches_direct_runs(tmp_path):
         finals = []
         for seed in cfg.seeds:
             x0 = np.asarray(p.x_star) + np.random.default_rng(seed).standard_normal(5)
-            tr = run(rules.make(spec["name"], **hps), p, steps=60, x0=x0, record=[60])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DivergenceWarning)
+                tr = run(rules.make(spec["name"], **hps), p, steps=60, x0=x0, record=[60])
             finals.append(float(tr.metrics["f_gap"][-1]))
         np.testing.assert_allclose(row.median, np.median(finals), rtol=1e-9)
         np.testing.assert_allclose([row.q25, row.q75], np.quantile(finals, [0.25, 0.75]), rtol=1e-9)
-        assert row.diverged == 0
+        assert row.diverged == (3 if row.configuration == "lr=0.2" else 0)
     ax = plot_sweep(table, cfg, "f_gap")
     labels = ax.get_legend_handles_labels()[1]
     assert labels == [f"sgd lr={v:g}" for v in (0.01, 0.02, 0.05, 0.1, 0.2)] + [
