@@ -14,8 +14,10 @@ Statuses (``Trace.status``, one per run), each with its step (``Trace.status_ste
   exact zero of the gradient, e.g. started at the minimiser.  Told apart from divergence only
   with the every-step scan.
 
-A gap below :math:`-\sqrt{\varepsilon}\max(|f^\star|, |f(x_0)|)` is not round-off: the
-problem's ``f_star`` is wrong, and the run stops with a ValueError naming it.
+A gap below :math:`-\sqrt{\varepsilon}\max(1, |f^\star|, |f(x_0)|)` is not round-off: the
+problem's ``f_star`` is wrong, and the run stops with a ValueError naming it.  (The floor 1
+keeps starts at the minimiser, where f(x_0) - f* is round-off itself, from being refused; an
+f* wrong by less than about 1.5e-8 in float64 on a problem of unit scale is not detected.)
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class Health:
         xp = self.xp
         fs = self.f_star
         scale = xp.maximum(xp.abs(xp.asarray(fs, dtype=fx.dtype) + xp.zeros_like(fx)), xp.abs(self.f0))
+        scale = xp.maximum(scale, xp.ones_like(scale))
         wrong = gap < -self.tol_rel * scale
         if bool(xp.any(wrong)):
             g = to_numpy(gap).reshape(-1)
@@ -121,7 +124,7 @@ class Health:
                 fs, (int, float)) else float(fs)
             raise ValueError(
                 f"problem {self.problem_name!r} has f_star={fs_i!r} but run {i} reached f={f[i]!r} at step {k}, "
-                f"{-g[i]:.3g} below f_star (more than round-off, sqrt(eps)*max(|f_star|, |f(x_0)|)): f_star is wrong")
+                f"{-g[i]:.3g} below f_star (more than round-off, sqrt(eps)*max(1, |f_star|, |f(x_0)|)): f_star is wrong")
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
         """Host arrays (status names, status steps)."""

@@ -72,6 +72,7 @@ class PiecewiseQuadratic(ArrayBacked, AbstractProblem):
     mu_host: Any = 0.0
     convex: bool = True
     name: str = "piecewise_quadratic"
+    fixed_start: ClassVar[bool] = True  # the start x0 is a parameter of the instance (Lessard: 3.3)
     params: dict = field(default_factory=dict)
     f_star: Any = 0.0
 
@@ -182,6 +183,7 @@ class PeriodicLinear(ArrayBacked, AbstractProblem):
     pattern: Array  # (*batch, P) on xp
     pattern_host: np.ndarray = None
     name: str = "periodic_linear"
+    fixed_start: ClassVar[bool] = True  # Reddi's construction starts at 0
     params: dict = field(default_factory=dict)
     online = True
     feasible_set = FeasibleSet(kind="box", lo=-1.0, hi=1.0)
