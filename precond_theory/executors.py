@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["get_executor", "parse_scheduler", "Outcome", "Store", "LocalExecutor", "DaskExecutor"]
+__all__ = ["get_executor", "parse_scheduler", "local_cluster", "Outcome", "Store", "LocalExecutor", "DaskExecutor"]
 
 
 class Store(Protocol):
@@ -161,15 +161,32 @@ class DaskExecutor(_Base):
         items = list(items)
         keys, outcomes, todo, reasons = self._prepare(items, keys, store, on_outcome)
         tag = uuid.uuid4().hex[:8]
-        futures = {self.client.submit(fn, items[i], key=f"precond-{tag}-{keys[i]}", retries=self.retries,
-                                      pure=False): i for i in todo}
+        attempts = dict.fromkeys(todo, 0)
+
+        def submit(i: int) -> Any:
+            attempts[i] += 1
+            return self.client.submit(fn, items[i], key=f"precond-{tag}-{attempts[i]}-{keys[i]}",
+                                      retries=self.retries, pure=False)
+
+        futures = {submit(i): i for i in todo}
+        pending = as_completed(list(futures))
         try:
-            for fut in as_completed(list(futures)):
-                i = futures[fut]
-                if fut.status == "finished":
-                    value, error = fut.result(), None
+            for fut in pending:
+                i = futures.pop(fut)
+                value, error = None, None
+                if fut.status == "error":  # the task itself raised (after its retries)
+                    error = fut.exception()
                 else:
-                    value, error = None, fut.exception()
+                    try:
+                        value = fut.result()
+                    except Exception as exc:  # result lost with its worker, cancelled: infrastructure
+                        fut.release()
+                        if attempts[i] <= self.retries + 2:
+                            new = submit(i)
+                            futures[new] = i
+                            pending.add(new)
+                            continue
+                        error = exc
                 fut.release()
                 outcomes[i] = self._finish(i, keys, items, value, error, store, reasons, keep_values)
                 if on_outcome:
@@ -178,6 +195,19 @@ class DaskExecutor(_Base):
             self.client.cancel(list(futures))
             raise
         return outcomes  # type: ignore[return-value]
+
+
+def local_cluster(n_workers: int) -> Any:
+    """A Dask ``LocalCluster`` of ``n_workers`` single-threaded processes, every server on 127.0.0.1.
+
+    No dashboard; the scheduler's HTTP endpoint (health, metrics) listens on an ephemeral
+    127.0.0.1 port, so several clusters can run side by side.
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=None, silence_logs=logging.ERROR,
+                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
 
 
 def get_executor(scheduler: str | None = None, *, timeout: float = 10.0,
@@ -189,12 +219,11 @@ def get_executor(scheduler: str | None = None, *, timeout: float = 10.0,
     if kind == "inline":
         return LocalExecutor()
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise ImportError("a Dask scheduler needs dask[distributed]: pip install 'precond-theory[dask]'") from None
     if kind == "local":
-        cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = local_cluster(arg)
         try:
             return DaskExecutor(Client(cluster, timeout=timeout), cluster, retries)
         except BaseException:
