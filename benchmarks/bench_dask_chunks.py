@@ -54,6 +54,7 @@ def main() -> None:
         "rules": [{"name": "adam", "lr": lrs}]})
     runs = a.configs * a.seeds
 
+    load_before = os.getloadavg()[0]
     from distributed import Client
 
     from precond_theory.executors import local_cluster
@@ -81,6 +82,7 @@ def main() -> None:
         client.close()
         cluster.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    load_after = os.getloadavg()[0]
     rows = []
     for size in sizes:
         ti, td = float(np.median(times[("inline", size)])), float(np.median(times[("dask", size)]))
@@ -89,16 +91,17 @@ def main() -> None:
         print(rows[-1])
     data = {
         "command": "python benchmarks/bench_dask_chunks.py " + " ".join(sys.argv[1:]),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores (shared with other jobs), Python "
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python "
                    f"{platform.python_version()}, {platform.system()}",
         "date": datetime.date.today().isoformat(),
         "columns": ["chunk size (runs)", "chunks", "inline s", "inline runs/s", f"Dask {a.workers} workers s",
-                    f"Dask runs/s", "Dask / inline throughput"],
+                    "Dask runs/s", "Dask / inline throughput"],
         "rows": rows,
         "notes": (f"adam, {a.configs} learning rates x {a.seeds} seeds = {runs} runs, {a.steps} steps, quadratic "
                   f"dim {a.dim}, record='log'; whole run_sweep (compute, Parquet parts, merge), nothing cached; "
                   f"median of {a.repeats} interleaved repeats after a warm-up round; LocalCluster start-up "
-                  f"{startup:.1f} s not included."),
+                  f"{startup:.1f} s not included. 1-minute load average {load_before:.1f} before and "
+                  f"{load_after:.1f} after (the cores were shared with other jobs)."),
     }
     if not a.no_write:
         OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -65,8 +65,10 @@ def test_rerun_reuses_every_part_and_rewrites_the_same_table(tmp_path, reference
     t1, lines1 = sweep(tmp_path)
     assert t1.attrs["sweep"]["computed"] == 2 and not lines1
     assert (tmp_path / "table.parquet").read_bytes() == ref_bytes  # bitwise: metadata holds no dates
-    t2, lines2 = sweep(tmp_path)
+    advanced = []
+    t2, lines2 = sweep(tmp_path, progress=advanced.append)
     assert t2.attrs["sweep"]["computed"] == 0 and t2.attrs["sweep"]["cached"] == 2 and not lines2
+    assert sorted(advanced) == [2, 6]  # progress counts runs per part: heavy_ball 1 x 2 seeds, adam 3 x 2
     assert (tmp_path / "table.parquet").read_bytes() == ref_bytes
 
 
@@ -292,6 +294,8 @@ def test_merge_never_fails_on_types(tmp_path):
     ({"seeds": [0, 0, 1]}, r"seeds has duplicates \[0\]", ValueError),
     ({"problem": {"name": "quadratc"}}, r"\[problem\] \(quadratc\): .*quadratc", ValueError),
     ({"problem": {"name": "quadratic", "dim": [[2]]}}, r"problem\.dim: nested lists", TypeError),
+    ({"problem": {"name": "quadratic", "dim": 4, "kappa": "1000"}}, r"problem\.kappa must be a number .*got str",
+     TypeError),
     ({"name": "../../x"}, r"name must be a plain folder name", ValueError),
     ({"name": "/tmp/abs"}, r"name must be a plain folder name", ValueError),
     ({"name": "a/b"}, r"name must be a plain folder name", ValueError),

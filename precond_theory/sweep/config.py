@@ -141,9 +141,7 @@ class SweepConfig:
         problem = d["problem"]
         if not isinstance(problem, dict) or not isinstance(problem.get("name"), str):
             raise ValueError(f"{source}: [problem] must be a table with a 'name'; got {problem!r}")
-        for k, v in problem.items():
-            if isinstance(v, list) and any(isinstance(e, list) for e in v):
-                raise TypeError(f"{source}: problem.{k}: nested lists are not accepted; got {v!r}")
+        _check_problem_types(problem, source)
         try:
             problem_from_spec(problem)
         except (ValueError, TypeError) as exc:
@@ -170,6 +168,26 @@ class SweepConfig:
         if self.chunk_size is not None:
             d["chunk_size"] = self.chunk_size
         return d
+
+
+def _check_problem_types(problem: dict[str, Any], source: str) -> None:
+    """Problem parameters: no nested lists, and the type of the factory's default where it has one."""
+    import inspect
+
+    from ..problems.registry import FACTORIES
+
+    factory = FACTORIES.get(problem["name"])
+    params = inspect.signature(factory).parameters if factory is not None else {}
+    for k, v in problem.items():
+        if k == "name":
+            continue
+        if isinstance(v, list) and any(isinstance(e, list) for e in v):
+            raise TypeError(f"{source}: problem.{k}: nested lists are not accepted; got {v!r}")
+        default = params[k].default if k in params else None
+        if default is inspect.Parameter.empty:
+            default = None
+        if not isinstance(v, list):
+            _check_value(f"{source}: problem.{k}", v, default)
 
 
 def _validate_rule(spec: dict[str, Any], i: int, n_seeds: int, source: str) -> None:
