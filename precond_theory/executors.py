@@ -32,15 +32,21 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 __all__ = ["get_executor", "parse_scheduler", "local_cluster", "Outcome", "Store", "LocalExecutor", "DaskExecutor"]
 
 
-class Store(Protocol):
-    def load(self, key: str, item: Any) -> tuple[Any, str | None]: ...
+class Store:
+    """What ``map`` expects of a store (duck-typed: any object with these two methods will do)."""
 
-    def save(self, key: str, item: Any, value: Any) -> None: ...
+    def load(self, key: str, item: Any) -> tuple[Any, str | None]:
+        """``(value, None)`` for a valid stored result; ``(None, reason)`` otherwise (``"missing"``)."""
+        raise NotImplementedError
+
+    def save(self, key: str, item: Any, value: Any) -> None:
+        """Store ``value`` (called once per computed item, in the calling process)."""
+        raise NotImplementedError
 
 
 @dataclass
