@@ -391,3 +391,12 @@ def test_bracket_bad_input():
         C.eigenvalue_bracket(lambda v: H @ v, 3, callback=3)
     with pytest.raises(ValueError, match="symmetric"):
         C.eigenvalue_bracket(lambda v: np.triu(np.ones((3, 3))) @ v, 3)
+
+
+def test_non_finite_hvp_is_a_clear_error_naming_hvp():
+    from precond_theory.conditioning import extreme_eigenvalues
+
+    with pytest.raises(ValueError, match="hvp returned a non-finite value"):
+        extreme_eigenvalues(lambda v: v * np.nan, 50)
+    res = extreme_eigenvalues(lambda v: 3.0 * v, 50)  # the finite operator still works
+    assert res.lambda_min == pytest.approx(3.0) and res.lambda_max == pytest.approx(3.0)

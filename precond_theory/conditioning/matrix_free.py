@@ -105,6 +105,9 @@ class _Operator:
                 raise ValueError(f"hvp must map a vector of shape ({self.n},) to one of shape ({self.n},); got "
                                  f"{tuple(w.shape) if hasattr(w, 'shape') else type(w).__name__}")
             array_namespace(w, v)  # same backend
+        if not bool(self.xp.all(self.xp.isfinite(w))):
+            raise ValueError(f"hvp returned a non-finite value (NaN or inf) at product {self.count}; "
+                             "the Hessian-vector product must be finite at the point where it is evaluated")
         return w if self.s is None else self.s * w
 
 
