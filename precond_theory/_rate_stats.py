@@ -204,6 +204,11 @@ def _select(k, y, *, shape, log_power, window, eps, scale, decaying, min_points,
     window = _check_window(window)
     k_min = 2.0 if (shape == "power" and log_power) else (1.0 if shape == "power" else 0.0)
     mask, floor, s = _usable(k, y, k_min=k_min, eps=eps, scale=scale, decaying=decaying)
+    finite = y[np.isfinite(y)]
+    if finite.size and finite.min() < 0 and -finite.min() > 1e3 * eps * max(float(np.abs(finite).max()), 1e-300):
+        raise ValueError(f"the metric takes negative values (min {finite.min():.3g}), beyond round-off: a gap "
+                         "f - f* or a squared norm cannot be negative, so f* (or the metric) is wrong; "
+                         "negative data are not a round-off floor and are not fitted")
     if mask.sum() == 0:
         if floor is not None:
             raise InsufficientData(f"the round-off floor was reached at once (k = {floor.start:g}); nothing to fit",

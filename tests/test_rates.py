@@ -214,3 +214,13 @@ def test_interval_covers_the_true_order_in_at_least_90_percent_of_trials(runs, p
         f = fit_power_law(K, synthetic(rng, K, -0.5, runs=runs, phi=phi), seed=trial, n_boot=400)
         covered += f.ci[0] <= -0.5 <= f.ci[1]
     assert covered / 200 >= 0.90
+
+
+def test_negative_data_are_an_error_naming_f_star_not_a_floor():
+    k = np.arange(1, 200)
+    with pytest.raises(ValueError, match="negative values.*f\\*"):
+        fit_power_law(k, -(k ** -0.5))
+    with pytest.raises(ValueError, match="negative values"):  # a wrong f*: the gap crosses below zero
+        fit_power_law(k, k ** -0.5 - 0.1)
+    fit = fit_power_law(k, k ** -0.5 - 1e-18)  # round-off below zero is not refused
+    assert abs(fit.order + 0.5) < 1e-3
