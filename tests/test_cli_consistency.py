@@ -32,15 +32,27 @@ def cli_piped(*args: str) -> str:
 
 # --------------------------------------------------------------------------------- version
 def test_version_is_the_one_pyproject_declares():
-    setuptools_cfg = pytest.importorskip("setuptools.config.pyprojecttoml")
+    import ast
+    import importlib.metadata
+    import tomllib
+
     from precond_theory import __version__
     from precond_theory._version import __version__ as source
 
-    declared = setuptools_cfg.read_configuration(ROOT / "pyproject.toml", expand=True)["project"]["version"]
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert cfg["project"]["dynamic"] == ["version"] and "version" not in cfg["project"]
+    assert cfg["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "precond_theory._version.__version__"}
+    tree = ast.parse((ROOT / "precond_theory" / "_version.py").read_text())
+    declared = next(n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                    and any(getattr(t, "id", None) == "__version__" for t in n.targets))
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"precond-theory {declared}"
     assert __version__ == source == declared
+    try:  # the installed distribution reports the same version (when the package is installed)
+        assert importlib.metadata.version("precond-theory") == declared
+    except importlib.metadata.PackageNotFoundError:
+        pass
 
 
 # ------------------------------------------------------------------------ unwrapped listings

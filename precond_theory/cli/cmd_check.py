@@ -124,14 +124,17 @@ def check(
             _power(claims, kw, replicates, level, json_out, command.replace("check ", f"check --power --replicates "
                                                                               f"{replicates} ", 1))
             return
+        from .._progress import progress_bar
         from ..verify.runner import check_claim
 
         results = []
-        for cname, c in claims.items():
-            what = f" (mutant {mutant})" if mutant else ""
-            console.print(f"[bold]{escape(cname)}[/]: {escape(c.law())} ({c.fidelity}) - running "
-                          + escape(f"{c.setup.rule}{what} on {c.setup.problem.get('name')}"), highlight=False)
-            results.append((cname, check_claim(c, level=level, mutant=mutant, **kw)))
+        with progress_bar("check", total=len(claims), unit="claims") as advance:
+            for cname, c in claims.items():
+                what = f" (mutant {mutant})" if mutant else ""
+                console.print(f"[bold]{escape(cname)}[/]: {escape(c.law())} ({c.fidelity}) - running "
+                              + escape(f"{c.setup.rule}{what} on {c.setup.problem.get('name')}"), highlight=False)
+                results.append((cname, check_claim(c, level=level, mutant=mutant, **kw)))
+                advance(1)
     except (ValueError, TypeError) as exc:
         fail(str(exc))
     _print_results(results)
