@@ -64,6 +64,18 @@ def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
         raise ValueError(f"{name} must be one of {list(allowed)!r}; got {value!r}")
 
 
+def check_names(names: Any, registry: Any, kind: str, where: str) -> tuple[str, ...]:
+    """``names`` (one name or a sequence) as a tuple, each a key of ``registry``.
+
+    Raises ``ValueError`` ``"<where>: unknown <kind> <name>; known: ..."`` otherwise.
+    """
+    names = (names,) if isinstance(names, str) else tuple(names)
+    for n in names:
+        if not isinstance(n, str) or n not in registry:
+            raise ValueError(f"{where}: unknown {kind} {n!r}; known: {', '.join(sorted(registry))}")
+    return names
+
+
 def check_int(name: str, value: Any, lo: int = 0) -> int:
     """Return ``value`` as int, raising unless it is an integer ``>= lo``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

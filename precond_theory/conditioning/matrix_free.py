@@ -119,6 +119,29 @@ def _dot(xp: Any, a: Array, b: Array) -> float:
     return float(to_numpy(xp.sum(a * b)))
 
 
+def _check_symmetric(op: _Operator, xp: Any, dtype: Any, n: int, eps: float, rng: Any) -> None:
+    """Raise ``ValueError`` unless ``u.Hv = v.Hu`` to ``sqrt(eps)`` for two random vectors (two products)."""
+    u = asarray(rng.standard_normal(n), xp, dtype)
+    v = asarray(rng.standard_normal(n), xp, dtype)
+    Au, Av = op(u), op(v)
+    gap = abs(_dot(xp, u, Av) - _dot(xp, v, Au))
+    scale = _norm(xp, Av) * _norm(xp, u) + _norm(xp, Au) * _norm(xp, v)
+    if gap > math.sqrt(eps) * scale:
+        raise ValueError(f"hvp is not symmetric: |u.Hv - v.Hu| = {gap:.3g} exceeds sqrt(eps) * "
+                         f"(|Hv||u| + |Hu||v|) = {math.sqrt(eps) * scale:.3g}")
+
+
+def _lanczos_step(xp: Any, w: Array, q: Array, q_prev: Array | None, beta_prev: float) -> tuple[Array, float]:
+    """One three-term Lanczos recurrence on ``w = A q`` with a local reorthogonalization against ``q``.
+
+    Returns the new residual ``w`` and the diagonal entry ``alpha``.
+    """
+    a = _dot(xp, q, w)
+    w = w - a * q if q_prev is None else w - a * q - beta_prev * q_prev
+    a2 = _dot(xp, q, w)  # local reorthogonalization against q
+    return w - a2 * q, a + a2
+
+
 def extreme_eigenvalues(
     hvp: Callable[[Array], Array],
     n: int,
@@ -266,14 +289,7 @@ def extreme_eigenvalues(
 
     rng = np.random.default_rng(seed)
     if check_symmetry and n > 1:
-        u = asarray(rng.standard_normal(n), xp, dtype)
-        v = asarray(rng.standard_normal(n), xp, dtype)
-        Au, Av = op(u), op(v)
-        gap = abs(_dot(xp, u, Av) - _dot(xp, v, Au))
-        scale = _norm(xp, Av) * _norm(xp, u) + _norm(xp, Au) * _norm(xp, v)
-        if gap > math.sqrt(eps) * scale:
-            raise ValueError(f"hvp is not symmetric: |u.Hv - v.Hu| = {gap:.3g} exceeds sqrt(eps) * "
-                             f"(|Hv||u| + |Hu||v|) = {math.sqrt(eps) * scale:.3g}")
+        _check_symmetric(op, xp, dtype, n, eps, rng)
     q0 = v0 if v0 is not None else asarray(rng.standard_normal(n), xp, dtype)
     q0 = xp.astype(q0, dtype)
     nrm = _norm(xp, q0)
@@ -359,11 +375,8 @@ def _lanczos(op: _Operator, q: Array, *, xp: Any, n: int, rtol: float, eps: floa
             T[: j + 1, j] = hh
             T[j, : j + 1] = hh
         else:
-            a = _dot(xp, q, w)
-            w = w - a * q if q_prev is None else w - a * q - beta_prev * q_prev
-            a2 = _dot(xp, q, w)  # local reorthogonalization against q
-            w = w - a2 * q
-            alphas.append(a + a2)
+            w, a = _lanczos_step(xp, w, q, q_prev, beta_prev)
+            alphas.append(a)
         beta = _norm(xp, w)
         k = j + 1
         last = it == maxiter - 1

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_names as _check_names
+
 __all__ = ["Assumption", "Measured", "Context", "ASSUMPTIONS", "measure", "check_names", "HORIZON_FACTOR"]
 
 #: ``horizon_gg_kappa`` holds when the horizon is at least this many time constants.
@@ -294,13 +296,7 @@ ASSUMPTIONS: dict[str, Assumption] = {a.name: a for a in (
 
 def check_names(names: Any, where: str = "assumptions") -> tuple[str, ...]:
     """Validate assumption names against :data:`ASSUMPTIONS`; raise ``ValueError`` naming ``where``."""
-    if isinstance(names, str):
-        names = (names,)
-    names = tuple(names)
-    for n in names:
-        if not isinstance(n, str) or n not in ASSUMPTIONS:
-            raise ValueError(f"{where}: unknown assumption {n!r}; known: {', '.join(sorted(ASSUMPTIONS))}")
-    return names
+    return _check_names(names, ASSUMPTIONS, "assumption", where)
 
 
 def measure(names: Any, ctx: Context) -> list[Measured]:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._checks import check_names as _check_names
+
 __all__ = ["Mutant", "MUTANTS", "MutantNotApplicable", "MutantRefused", "apply_mutant", "check_names",
            "applicable_mutants"]
 
@@ -137,13 +139,7 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
 
 def check_names(names: Any, where: str = "mutants") -> tuple[str, ...]:
     """Validate mutant names against :data:`MUTANTS`; raise ``ValueError`` naming ``where``."""
-    if isinstance(names, str):
-        names = (names,)
-    names = tuple(names)
-    for n in names:
-        if not isinstance(n, str) or n not in MUTANTS:
-            raise ValueError(f"{where}: unknown mutant {n!r}; known: {', '.join(sorted(MUTANTS))}")
-    return names
+    return _check_names(names, MUTANTS, "mutant", where)
 
 
 def _apply_one(m: Mutant, rule: Any) -> Any:
