@@ -174,9 +174,10 @@ def _figure(results: list[dict[str, Any]], criterion: str, fid: dict[str, str]) 
 def comparison(name: str, *, title: str, paper: str, claim: str, expected: str, subject: str,
                baselines: list[str], criterion: str, problems: list[dict[str, Any]],
                rules: dict[str, dict[str, Any]] | None = None, sizes: dict[str, dict[str, Any]],
-               kind: str = "comparison", fidelity: str = "RECON") -> Experiment:
+               kind: str = "comparison") -> Experiment:
     """Register an experiment comparing ``subject`` with each of ``baselines`` by ``criterion``
-    on each of ``problems``; sizes give ``steps``, ``seeds`` and ``lrs``."""
+    on each of ``problems``; sizes give ``steps``, ``seeds`` and ``lrs``.  The experiment's fidelity
+    label is the subject rule's own (``rules.get(subject).fidelity``)."""
     what, use_log, better = CRITERIA[criterion]
     rules_ = {r: dict((rules or {}).get(r, {})) for r in [subject, *baselines]}
     prob_text = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in problems)
@@ -230,4 +231,5 @@ def comparison(name: str, *, title: str, paper: str, claim: str, expected: str, 
                                                                    for q in parts]})
 
     return register(Experiment(name=name, title=title, paper=paper, claim=claim, expected=expected, setup=setup,
-                               kind=kind, fidelity=fidelity, sizes=sizes, run=run, units=units))
+                               kind=kind, fidelity=rule_fidelity(subject), sizes=sizes, run=run,
+                               units=units))

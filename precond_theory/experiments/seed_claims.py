@@ -39,7 +39,7 @@ SADDLE = {"name": "himmelblau", "start": "saddle", "start_scale": 1e-3, "metric"
 
 # ------------------------------------------------------------------------------------------ SOAA
 comparison(
-    "soaa_faster_than_adam", title="SOAA converges faster than Adam", paper=SOAA, fidelity="CONCORDANT",
+    "soaa_faster_than_adam", title="SOAA converges faster than Adam", paper=SOAA,
     claim="SOAA (diagonal Fisher preconditioning with an adaptive trust region) converges faster than first-order "
           "optimizers such as Adam under a similar computational budget",
     expected="SOAA reaches the target in fewer steps than Adam, each at its best learning rate, on a convex "
@@ -48,7 +48,7 @@ comparison(
 
 comparison(
     "soaa_more_stable_than_adam", title="SOAA is stable over more learning rates than Adam", paper=SOAA,
-    fidelity="CONCORDANT", kind="stability",
+    kind="stability",
     claim="SOAA's trust region, sized from the observed loss reduction, makes its convergence more stable than "
           "Adam's",
     expected="over a wide learning-rate grid, more SOAA runs than Adam runs neither diverge nor end above their "
@@ -58,7 +58,7 @@ comparison(
 
 # ---------------------------------------------------------------------------------------- AdaRem
 comparison(
-    "adarem_fewer_oscillations", title="AdaRem's parameters oscillate less", paper=ADAREM, fidelity="RECON",
+    "adarem_fewer_oscillations", title="AdaRem's parameters oscillate less", paper=ADAREM,
     claim="AdaRem damps a parameter's learning rate when its past direction disagrees with the current gradient, "
           "so parameters oscillate far less than under other adaptive methods",
     expected="the fraction of coordinates whose update flips sign between steps is smaller for AdaRem than for "
@@ -67,14 +67,14 @@ comparison(
     sizes=_sizes(steps_ci=150, steps_full=2000))
 
 comparison(
-    "adarem_faster_than_adaptive", title="AdaRem trains faster than adaptive methods", paper=ADAREM, fidelity="RECON",
+    "adarem_faster_than_adaptive", title="AdaRem trains faster than adaptive methods", paper=ADAREM,
     claim="AdaRem trains faster than earlier adaptive learning-rate methods (Adam, RMSProp)",
     expected="AdaRem reaches the target in fewer steps than Adam and RMSProp at their best learning rates",
     subject="adarem", baselines=["adam", "rmsprop"], criterion="steps", problems=[LOGISTIC, NONCONVEX],
     sizes=_sizes())
 
 comparison(
-    "adarem_lower_test_error", title="AdaRem has lower test error than Adam", paper=ADAREM, fidelity="RECON",
+    "adarem_lower_test_error", title="AdaRem has lower test error than Adam", paper=ADAREM,
     claim="AdaRem reaches a lower test error than adaptive learning-rate methods",
     expected="after the same number of steps, AdaRem's held-out loss is lower than Adam's (learning rates tuned on "
              "the training loss) on noisy, ill-conditioned least squares with a held-out set",
@@ -82,7 +82,7 @@ comparison(
 
 # --------------------------------------------------------------------------------------- AdamRAG
 comparison(
-    "adamrag_faster", title="AdamRAG converges faster than NAG, Adam and Lion", paper=ADAMRAG, fidelity="RECON",
+    "adamrag_faster", title="AdamRAG converges faster than NAG, Adam and Lion", paper=ADAMRAG,
     claim="AdamRAG (Adam with Ravine extrapolation and momentum) converges faster than NAG, Adam and Lion",
     expected="AdamRAG reaches the target in fewer steps than each of Nesterov's method, Adam and Lion at their "
              "best learning rates",
@@ -90,7 +90,7 @@ comparison(
     sizes=_sizes())
 
 comparison(
-    "adamrag_lr_robust", title="AdamRAG is robust to the learning rate", paper=ADAMRAG, fidelity="RECON",
+    "adamrag_lr_robust", title="AdamRAG is robust to the learning rate", paper=ADAMRAG,
     kind="stability",
     claim="AdamRAG is more robust to the choice of learning rate than its competitors, reducing tuning",
     expected="more learning rates of a wide grid end within a factor 10 of the best final value for AdamRAG than "
@@ -99,13 +99,13 @@ comparison(
     sizes=_sizes(grid=(WIDE_CI, WIDE_FULL)))
 
 comparison(
-    "adamrag_lower_test_error", title="AdamRAG generalizes better than Adam", paper=ADAMRAG, fidelity="RECON",
+    "adamrag_lower_test_error", title="AdamRAG generalizes better than Adam", paper=ADAMRAG,
     claim="AdamRAG's Ravine extrapolation improves generalization over Adam",
     expected="AdamRAG's held-out loss is lower than Adam's on noisy least squares with a held-out set",
     subject="adamrag", baselines=["adam"], criterion="test", problems=[SPLIT], sizes=_sizes())
 
 comparison(
-    "adamrag_escapes_saddles", title="AdamRAG escapes saddle points", paper=ADAMRAG, fidelity="RECON",
+    "adamrag_escapes_saddles", title="AdamRAG escapes saddle points", paper=ADAMRAG,
     kind="counterexample",
     claim="AdamRAG's extrapolation steps keep the iteration from being trapped at saddle points",
     expected="started 1e-3 from a saddle of Himmelblau's function, AdamRAG gets below f = 20 (the saddles sit at "
@@ -115,7 +115,7 @@ comparison(
 # ---------------------------------------------------------------------------- AdapGradm/HAdapGradm
 comparison(
     "hadapgradm_lower_training_error", title="HAdapGradm reaches lower training error than Adam", paper=ADAPG,
-    fidelity="RECON",
+   
     claim="HAdapGradm reaches lower training error than Adam and the baseline optimizers",
     expected="HAdapGradm's final training loss is lower than Adam's and SGD's at their best learning rates on a "
              "two-layer tanh network fitting a teacher and on nonconvex regression",
@@ -123,7 +123,7 @@ comparison(
     rules={"hadapgradm": {"curvature": "belief"}}, sizes=_sizes())
 
 comparison(
-    "hadapgradm_lower_test_error", title="HAdapGradm generalizes better than Adam", paper=ADAPG, fidelity="RECON",
+    "hadapgradm_lower_test_error", title="HAdapGradm generalizes better than Adam", paper=ADAPG,
     claim="HAdapGradm generalizes better than Adam",
     expected="HAdapGradm's held-out loss is lower than Adam's on noisy least squares with a held-out set",
     subject="hadapgradm", baselines=["adam"], criterion="test", problems=[SPLIT],
@@ -131,7 +131,7 @@ comparison(
 
 comparison(
     "adapgradm_faster_than_adam", title="AdapGradm's curvature makes it faster than Adam", paper=ADAPG,
-    fidelity="RECON",
+   
     claim="AdapGradm's diagonal Hessian approximation from first-order information captures curvature, giving "
           "faster convergence than first-order adaptive methods at a similar cost",
     expected="AdapGradm reaches the target in fewer steps than Adam on an axis-aligned ill-conditioned quadratic "
