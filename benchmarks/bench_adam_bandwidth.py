@@ -24,8 +24,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -34,6 +32,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
+from precond_theory import _provenance as provenance  # noqa: E402
 from precond_theory import rules  # noqa: E402
 from precond_theory.fast import compile_step  # noqa: E402
 
@@ -133,20 +132,14 @@ def main(argv: list[str] | None = None) -> dict:
                      f"{gbs['torch fused']:.1f} ({gbs['torch fused'] / tr:.2f})" if "torch fused" in gbs else "n/a",
                      f"{gbs['reference']:.2f} ({gbs['reference'] / tr:.2f})",
                      f"{gbs['compiled'] / gbs['torch fused']:.2f}" if "torch fused" in gbs else "n/a"])
-    data = {
-        "command": COMMAND,
-        "machine": f"{os.cpu_count()}-core {platform.machine()} (shared development machine, load average "
-                   f"{os.getloadavg()[0]:.1f} at the end), numpy {np.__version__}, numba {numba.__version__}",
-        "date": time.strftime("%Y-%m-%d", time.gmtime()),
-        "columns": ["threads", "triad GB/s", "compiled GB/s (of triad)", "torch fused GB/s (of triad)",
-                    "reference GB/s (of triad)", "compiled / torch fused"],
-        "rows": rows,
-        "notes": f"n = {a.n:,} float32; median of {a.rounds} interleaved rounds ({a.ref_rounds} for the reference); "
-                 "Adam moves 7 arrays, the triad 3.",
-    }
+    data = provenance.table(
+        COMMAND, ["threads", "triad GB/s", "compiled GB/s (of triad)", "torch fused GB/s (of triad)",
+                  "reference GB/s (of triad)", "compiled / torch fused"], rows,
+        machine_line=provenance.machine(f"numba {numba.__version__}"),
+        notes=f"n = {a.n:,} float32; median of {a.rounds} interleaved rounds ({a.ref_rounds} for the reference); "
+              "Adam moves 7 arrays, the triad 3; load average read at the end.")
     if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(data, fh, indent=1)
+        provenance.write_table(a.json, data)
     return data
 
 

@@ -19,9 +19,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core per worker process
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -30,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from precond_theory import _provenance as provenance  # noqa: E402
 from precond_theory.sweep import SweepConfig, run_sweep  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "data" / "dask_chunks.json"
@@ -89,23 +87,17 @@ def main() -> None:
         chunks = -(-a.configs // max(1, size // a.seeds))
         rows.append([size, chunks, f"{ti:.2f}", f"{runs / ti:.0f}", f"{td:.2f}", f"{runs / td:.0f}", f"{ti / td:.2f}"])
         print(rows[-1])
-    data = {
-        "command": "python benchmarks/bench_dask_chunks.py " + " ".join(sys.argv[1:]),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python "
-                   f"{platform.python_version()}, {platform.system()}",
-        "date": datetime.date.today().isoformat(),
-        "columns": ["chunk size (runs)", "chunks", "inline s", "inline runs/s", f"Dask {a.workers} workers s",
-                    "Dask runs/s", "Dask / inline throughput"],
-        "rows": rows,
-        "notes": (f"adam, {a.configs} learning rates x {a.seeds} seeds = {runs} runs, {a.steps} steps, quadratic "
-                  f"dim {a.dim}, record='log'; whole run_sweep (compute, Parquet parts, merge), nothing cached; "
-                  f"median of {a.repeats} interleaved repeats after a warm-up round; LocalCluster start-up "
-                  f"{startup:.1f} s not included. 1-minute load average {load_before:.1f} before and "
-                  f"{load_after:.1f} after (the cores were shared with other jobs)."),
-    }
+    data = provenance.table(
+        "python benchmarks/bench_dask_chunks.py " + " ".join(sys.argv[1:]),
+        ["chunk size (runs)", "chunks", "inline s", "inline runs/s", f"Dask {a.workers} workers s",
+         "Dask runs/s", "Dask / inline throughput"], rows, machine_line=provenance.machine(load=False),
+        notes=(f"adam, {a.configs} learning rates x {a.seeds} seeds = {runs} runs, {a.steps} steps, quadratic "
+               f"dim {a.dim}, record='log'; whole run_sweep (compute, Parquet parts, merge), nothing cached; "
+               f"median of {a.repeats} interleaved repeats after a warm-up round; LocalCluster start-up "
+               f"{startup:.1f} s not included. 1-minute load average {load_before:.1f} before and "
+               f"{load_after:.1f} after (the cores were shared with other jobs)."))
     if not a.no_write:
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(data, indent=1) + "\n")
+        provenance.write_table(OUT, data)
         print(f"wrote {OUT}")
 
 

@@ -23,13 +23,12 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from precond_theory import _provenance as provenance  # noqa: E402
 from precond_theory.conditioning import ConvergenceWarning, eigenvalue_bracket, extreme_eigenvalues  # noqa: E402
 from precond_theory.conditioning.bracket import kw_epsilon  # noqa: E402
 
@@ -90,19 +89,14 @@ def main(argv: list[str] | None = None) -> dict:
                   f"converged={e.converged}")
             rows.append([f"{n:,}", "extreme_eigenvalues", f"{t:.1f}", e.n_hvp, f"{(e.lambda_min - LO) / LO:.1e}",
                          "none (residual test)", "converged" if e.converged else "maxiter", ""])
-    data = {
-        "command": "python benchmarks/bench_gapless_spectrum.py --json docs/data/gapless_spectrum.json",
-        "machine": f"{os.cpu_count()}-core {platform.machine()} (shared development machine, load average "
-                   f"{os.getloadavg()[0]:.1f}), numpy {np.__version__}, OpenBLAS 1 thread",
-        "date": time.strftime("%Y-%m-%d", time.gmtime()),
-        "columns": ["n", "method", "seconds", "HVPs", "Ritz error of λmin (relative)",
-                    "certified bracket width (relative)", "stopped", "HVPs needed to certify 1e-3"],
-        "rows": rows,
-        "notes": f"spectrum geometric in [1e-5, 1], rtol = 1e-3, budget {a.budget:g} s per bracket, confidence 0.999.",
-    }
+    data = provenance.table(
+        "python benchmarks/bench_gapless_spectrum.py --json docs/data/gapless_spectrum.json",
+        ["n", "method", "seconds", "HVPs", "Ritz error of λmin (relative)",
+         "certified bracket width (relative)", "stopped", "HVPs needed to certify 1e-3"], rows,
+        machine_line=provenance.machine("OpenBLAS 1 thread"),
+        notes=f"spectrum geometric in [1e-5, 1], rtol = 1e-3, budget {a.budget:g} s per bracket, confidence 0.999.")
     if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(data, fh, indent=1)
+        provenance.write_table(a.json, data)
     return data
 
 

@@ -27,7 +27,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 import argparse  # noqa: E402
 import inspect  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -36,10 +35,12 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from precond_theory import _provenance as provenance  # noqa: E402
 from precond_theory import rules, run  # noqa: E402
 from precond_theory.fast import compile_step  # noqa: E402
 from precond_theory.problems import make_quadratic  # noqa: E402
 
+COMMAND = "python benchmarks/bench_run_overhead.py --json-dir docs/data"
 HAS_HOOK = "kernel" in inspect.signature(run).parameters
 RULES = {"sgd": dict(lr=0.005, momentum=0.9), "adam": dict(lr=0.01)}
 
@@ -47,8 +48,7 @@ RULES = {"sgd": dict(lr=0.005, momentum=0.9), "adam": dict(lr=0.01)}
 def machine() -> str:
     import numba
 
-    return (f"{os.cpu_count()}-core {platform.machine()} (shared development machine, load average "
-            f"{os.getloadavg()[0]:.1f}), numpy {np.__version__}, numba {numba.__version__}, one thread each")
+    return provenance.machine(f"numba {numba.__version__}", "one thread each")
 
 
 def bare_loop(rule, problem, steps: int, x0: np.ndarray) -> None:
@@ -102,11 +102,10 @@ def single(rounds: int, steps: int) -> dict:
         print(f"single n=10 {name}: " + ", ".join(f"{k} {v:.1f} us/step" for k, v in us.items()))
         for k, v in us.items():
             rows.append([name, k, f"{v:.1f}", f"{us.get('torch.optim loop', float('nan')) / v:.2f}"])
-    return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
-            "date": time.strftime("%Y-%m-%d", time.gmtime()),
-            "columns": ["rule", "path", "µs per step", "torch loop / this"], "rows": rows,
-            "notes": f"n = 10 rotated quadratic (kappa = 100), {steps:,} steps, median of {rounds} interleaved "
-                     f"rounds; run() kernel hook {'present' if HAS_HOOK else 'not yet on main when measured'}."}
+    return provenance.table(
+        COMMAND, ["rule", "path", "µs per step", "torch loop / this"], rows, machine_line=machine(),
+        notes=f"n = 10 rotated quadratic (kappa = 100), {steps:,} steps, median of {rounds} interleaved "
+              f"rounds; run() kernel hook {'present' if HAS_HOOK else 'not yet on main when measured'}.")
 
 
 def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int = 10) -> dict:
@@ -128,11 +127,10 @@ def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int =
         print(f"sweep {runs} runs n={n} {name}: " + ", ".join(f"{k} {v:.3f} us/run-step" for k, v in per.items()))
         for k, v in per.items():
             rows.append([name, k, f"{v:.3f}", f"{torch_us / v:.0f}x"])
-    return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
-            "date": time.strftime("%Y-%m-%d", time.gmtime()),
-            "columns": ["rule", "path", "µs per run-step", "torch loop / this"], "rows": rows,
-            "notes": f"{runs} learning rates log-spaced in [1e-4, 1e-2], n = {n}, {steps} steps, median of {rounds} "
-                     "interleaved rounds; the torch loop is timed on a sample of runs and scaled per run-step."}
+    return provenance.table(
+        COMMAND, ["rule", "path", "µs per run-step", "torch loop / this"], rows, machine_line=machine(),
+        notes=f"{runs} learning rates log-spaced in [1e-4, 1e-2], n = {n}, {steps} steps, median of {rounds} "
+              "interleaved rounds; the torch loop is timed on a sample of runs and scaled per run-step.")
 
 
 MEMORY_CHILD = r"""
@@ -163,13 +161,11 @@ def memory(runs: int, n: int, steps: int) -> dict:
           f"+ metrics {m['metrics_bytes'] / 2**20:.2f} MiB; one (runs, n) array = {arr / 2**20:.0f} MiB")
     rows = [[f"{runs:,} x {n:,}", f"{growth / 2**20:.0f}", f"{state / 2**20:.0f}", f"{m['metrics_bytes'] / 2**20:.2f}",
              f"{growth / arr:.1f}"]]
-    return {"command": "python benchmarks/bench_run_overhead.py --json-dir docs/data", "machine": machine(),
-            "date": time.strftime("%Y-%m-%d", time.gmtime()),
-            "columns": ["runs x n", "peak RSS growth (MiB)", "x + Adam state (MiB)", "recorded metrics (MiB)",
-                        "growth in (runs, n) float64 arrays"],
-            "rows": rows,
-            "notes": f"Adam, float64, {steps} steps, record='log' ({m['n_records']} record points, {m['n_metrics']} "
-                     "metrics); peak RSS from getrusage in a fresh process, minus the RSS before run()."}
+    return provenance.table(
+        COMMAND, ["runs x n", "peak RSS growth (MiB)", "x + Adam state (MiB)", "recorded metrics (MiB)",
+                  "growth in (runs, n) float64 arrays"], rows, machine_line=machine(),
+        notes=f"Adam, float64, {steps} steps, record='log' ({m['n_records']} record points, {m['n_metrics']} "
+              "metrics); peak RSS from getrusage in a fresh process, minus the RSS before run().")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,8 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     if a.json_dir:
         for name, data in results.items():
-            with open(os.path.join(a.json_dir, f"{name}.json"), "w") as fh:
-                json.dump(data, fh, indent=1)
+            provenance.write_table(os.path.join(a.json_dir, f"{name}.json"), data)
 
 
 if __name__ == "__main__":

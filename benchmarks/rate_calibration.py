@@ -12,17 +12,14 @@ claims), through precond_theory.verify.verdict.check_arrays.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from precond_theory._provenance import machine, table, write_table  # noqa: E402
 from precond_theory.rates import InsufficientData, fit_power_law  # noqa: E402
 from precond_theory.verify.claims import Claim  # noqa: E402
 from precond_theory.verify.verdict import check_arrays  # noqa: E402
@@ -85,13 +82,10 @@ def main(argv=None):
                              f"{n / a.trials:.3f}", "-"])
                 print(rows[-1], flush=True)
     if a.json:
-        data = {"command": f"python benchmarks/rate_calibration.py --trials {a.trials} --json {a.json}",
-                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-                "date": date.today().isoformat(),
-                "columns": ["test", "data", "slope estimator", "wanted verdict", "rate", "median width"],
-                "rows": rows,
-                "notes": f"{a.trials} seeded trials per row, 6 runs each, 95% intervals."}
-        a.json.write_text(json.dumps(data, indent=1) + "\n")
+        write_table(a.json, table(f"python benchmarks/rate_calibration.py --trials {a.trials} --json {a.json}",
+                                  ["test", "data", "slope estimator", "wanted verdict", "rate", "median width"],
+                                  rows, notes=f"{a.trials} seeded trials per row, 6 runs each, 95% intervals.",
+                                  machine_line=machine(load=False)))
 
 
 if __name__ == "__main__":

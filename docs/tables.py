@@ -17,12 +17,10 @@ equal the stored rows.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import importlib.util
 import json
 import math
 import os
-import platform
 import sys
 import tempfile
 from collections.abc import Callable
@@ -30,6 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "docs" / "data"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from precond_theory import _provenance as provenance  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,32 +222,17 @@ TABLES = {t.name: t for t in [
 GROUPS = {"e07": ["e07_closed_forms", "e07_best_test_loss"], "all": list(TABLES)}
 
 
-def machine() -> str:
-    """A short description of the machine that measured."""
-    import numpy as np
-
-    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
-    load = f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, OPENBLAS_NUM_THREADS={blas}{load}")
-
-
 def measure(name: str) -> dict:
-    """The full record of table ``name`` (measured now)."""
-    t = TABLES[name]
-    body = t.measure()
-    return {"command": f"python docs/tables.py {name}", "machine": machine(),
-            "date": datetime.date.today().isoformat(), **body}
+    """The full record of table ``name`` (measured now; load average read at the end)."""
+    body = TABLES[name].measure()
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    return provenance.table(f"python docs/tables.py {name}", body.pop("columns"), body.pop("rows"),
+                            machine_line=provenance.machine(f"OPENBLAS_NUM_THREADS={blas}"), **body)
 
 
 def write(name: str) -> Path:
     """Measure ``name`` and write ``docs/data/NAME.json`` (atomically)."""
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(measure(name), indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
+    return provenance.write_table(DATA / f"{name}.json", measure(name))
 
 
 def main(argv: list[str]) -> int:

@@ -19,12 +19,8 @@ through :func:`precond_theory.executors.get_executor`), then ``python docs/gen_t
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from precond_theory import rules  # noqa: E402
+from precond_theory._provenance import machine, table, write_table  # noqa: E402
 from precond_theory.executors import get_executor  # noqa: E402
 from precond_theory.verify import adversarial as adv  # noqa: E402
 
@@ -48,14 +45,9 @@ def online(name: str, schedule: bool = True, **hp: float):
 
 
 def write(name: str, columns: list, rows: list, notes: str, scheduler: str | None) -> None:
-    data = {"command": COMMAND + (f" --scheduler {scheduler}" if scheduler else ""),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "columns": columns, "rows": rows, "notes": notes}
-    path = ROOT / "docs" / "data" / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(path)
+    command = COMMAND + (f" --scheduler {scheduler}" if scheduler else "")
+    path = write_table(ROOT / "docs" / "data" / f"{name}.json",
+                       table(command, columns, rows, notes=notes, machine_line=machine(load=False)))
     print(f"wrote {path}")
 
 

@@ -14,19 +14,16 @@ Run: ``python experiments/pep_tables.py`` (then ``python docs/gen_tables.py``).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from precond_theory import rules, run  # noqa: E402
+from precond_theory._provenance import machine, table, write_table  # noqa: E402
 from precond_theory.verify import pep  # noqa: E402
 from precond_theory.verify.worst_case import pep_instance  # noqa: E402
 
@@ -47,18 +44,9 @@ LITERATURE = [  # label, worst_case kwargs, literature value, rule, metric measu
 ]
 
 
-def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {pep.solver_name()}"
-
-
 def write(name: str, columns: list, rows: list, notes: str = "") -> None:
-    data = {"command": COMMAND, "machine": machine(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-            "columns": columns, "rows": rows, "notes": notes}
-    path = ROOT / "docs" / "data" / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(path)
+    record = table(COMMAND, columns, rows, notes=notes, machine_line=machine(pep.solver_name(), load=False))
+    path = write_table(ROOT / "docs" / "data" / f"{name}.json", record)
     print(f"wrote {path}")
 
 

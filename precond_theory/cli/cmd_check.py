@@ -3,17 +3,14 @@ optionally its power against rule mutants; a thin layer over :mod:`precond_theor
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import platform
-from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
+from .._provenance import machine, table, write_table
 from ._app import app, console, escape, fail
 
 __all__ = ["check"]
@@ -49,13 +46,7 @@ def _list_catalog() -> None:
 
 
 def _write_json(path: Path, command: str, columns: list[str], rows: list[list[Any]], notes: str = "") -> None:
-    data = {"command": command,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-            "date": date.today().isoformat(), "columns": columns, "rows": rows}
-    if notes:
-        data["notes"] = notes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    write_table(path, table(command, columns, rows, notes=notes or None, machine_line=machine(load=False)))
     console.print(f"wrote {escape(str(path))}", highlight=False, soft_wrap=True)
 
 
