@@ -349,7 +349,9 @@ def _run_per_horizon(claim: Claim, rule: Any, problem: Any, oracle: Any, Ts: tup
         ys, divs, traces = [], [], []
         for h, (T, r) in enumerate(zip(Ts, rules_T, strict=True)):
             rec = _per_horizon_records([T]) if min_mean else [T]
-            tr = run(r, problem, steps=T, x0=x0, batch=(S,), oracle=oracle, record=rec, seed=seed + h)
+            # horizon h gets the seeds seed + h*S ... seed + (h+1)*S - 1: the same disjoint ranges as the
+            # stacked run's batch (H, S), so no two runs of the experiment share a noise stream
+            tr = run(r, problem, steps=T, x0=x0, batch=(S,), oracle=oracle, record=rec, seed=seed + h * S)
             ys.append(tr.metric(claim.metric)[-1].reshape(S))
             if min_mean:
                 blocks.append(np.asarray(tr.metric("grad_norm_sq")).reshape(len(tr.steps), S))
