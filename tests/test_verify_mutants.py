@@ -72,3 +72,42 @@ def test_power_counts_verdicts_and_reports_missing_mutants():
     assert by["b1_zero"].status == "not applicable" and "no field 'b1'" in by["b1_zero"].note
     with pytest.raises(ValueError, match="replicates must be a positive integer"):
         power("gd_convex_tight", replicates=0)
+
+
+def test_one_sided_lower_bound_and_replicates_needed_for_power_095():
+    from scipy import stats
+
+    from precond_theory.verify.power import lower_bound, replicates_for
+
+    assert replicates_for(0.95, 0.95) == 59
+    assert lower_bound(59, 59) >= 0.95 > lower_bound(58, 58)          # (0.05)^(1/n), closed form
+    assert lower_bound(59, 59) == pytest.approx(0.05 ** (1 / 59), rel=1e-12)
+    assert lower_bound(40, 50) == pytest.approx(stats.beta.ppf(0.05, 40, 11), rel=1e-12)
+    assert lower_bound(0, 10) == 0.0
+    with pytest.raises(ValueError, match="successes"):
+        lower_bound(11, 10)
+
+
+def test_insensitive_mutants_need_known_names_and_a_reason_and_are_listed_not_run():
+    from precond_theory.verify.claims import claims_from_dict
+
+    base = dict(metric="f_gap", order=-1.0)
+    with pytest.raises(ValueError, match="insensitive: unknown mutant 'nope'"):
+        claims_from_dict({**base, "insensitive": {"nope": "why"}})
+    with pytest.raises(ValueError, match="needs a one-line reason"):
+        claims_from_dict({**base, "insensitive": {"lr_x0.5": " "}})
+    with pytest.raises(ValueError, match="listed both in mutants and in insensitive"):
+        claims_from_dict({**base, "mutants": ["lr_x0.5"], "insensitive": {"lr_x0.5": "covered"}})
+    with pytest.raises(ValueError, match="insensitive must be a table"):
+        claims_from_dict({**base, "insensitive": ["lr_x0.5"]})
+    (c,) = claims_from_dict({**base, "insensitive": {"lr_x0.5": "the theorem covers it"}}).values()
+    import dataclasses
+
+    from precond_theory.verify.claims import get_claim
+
+    c = dataclasses.replace(get_claim("gd_convex_tight"), mutants=("lr_x0.5",), outside=(),
+                            insensitive={"b1_zero": "GD has no b1"})
+    rows = {r.mutant: r for r in power(c, replicates=1)}
+    assert rows["b1_zero"].status == "insensitive" and rows["b1_zero"].note == "GD has no b1"
+    assert rows["b1_zero"].cells()[6] == "cannot detect" and not rows["b1_zero"].meets_target
+    assert rows["lr_x0.5"].meets_target and rows["lr_x0.5"].cells()[6] == "met"

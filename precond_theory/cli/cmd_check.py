@@ -164,25 +164,31 @@ def _power(claims: dict[str, Any], kw: dict[str, Any], replicates: int, level: f
            command: str) -> None:
     from ..verify.power import power
 
-    columns = ["claim", "rule", "replicates", "rate", f"{100 * level:g}% interval", "verdicts", "first miss"]
+    columns = ["claim", "rule", "replicates", "rate", f"{100 * level:g}% interval",
+               f"one-sided {100 * level:g}% lower bound", "target", "verdicts", "first miss / reason"]
     t = Table(title=f"power over {replicates} replicates (rejection of each mutant, acceptance of the rule)")
     for col in columns:
         t.add_column(col, overflow="fold")
     rows = []
     for cname, c in claims.items():
-        console.print(f"[bold]{escape(cname)}[/]: unmutated + {', '.join(c.mutants) or 'no declared mutants'}",
+        console.print(f"[bold]{escape(cname)}[/]: unmutated + {', '.join(c.mutants) or 'no declared mutants'}"
+                      + (f"; outside: {', '.join(c.outside)}" if c.outside else "")
+                      + (f"; insensitive (not run): {', '.join(c.insensitive)}" if c.insensitive else ""),
                       highlight=False)
         for r in power(c, replicates=replicates, level=level, **kw):
             cells = r.cells()
-            rows.append([f"`{cells[0]}`", *cells[1:6], cells[6].replace("|", "/")[:120]])
+            rows.append([f"`{cells[0]}`", *cells[1:8], cells[8].replace("|", "/")[:160]])
             t.add_row(*[escape(x) for x in cells])
     console.print(t)
     if json_out is not None:
         _write_json(json_out, command, columns, rows,
                     notes="rate: fraction of replicates whose verdict is 'violated' (declared mutants; the "
                     "unmutated rule of a known-false claim), 'inconclusive: assumption ...' (mutants outside the "
-                    "theorem) or 'consistent' (unmutated rule); Clopper-Pearson interval; exact runs without an "
-                    "oracle, and mutants refused from the rule's fields before running, are deterministic.")
+                    "theorem) or 'consistent' (unmutated rule); two-sided Clopper-Pearson interval and one-sided "
+                    "exact lower bound; target: the one run hits (deterministic) or the one-sided lower bound is "
+                    ">= 0.95 (needs >= 59 replicates); exact runs without an oracle, and mutants refused from the "
+                    "rule's fields before running, are deterministic; 'insensitive': a mutant the claim declares it "
+                    "cannot detect (reason given), not run.")
 
 
 def _parse_or_fail(horizons: str | None) -> list[int] | None:

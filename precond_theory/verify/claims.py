@@ -118,6 +118,11 @@ class Claim:
     outside : tuple of str
         Mutants that leave the theorem's assumptions: the check must answer ``inconclusive``
         naming the failed assumption (never ``consistent``, never ``violated``).
+    insensitive : dict of str to str
+        Mutants that the claim provably cannot tell apart from the rule, each with a one-line
+        reason (e.g. ``{"lr_x0.5": "the theorem covers every step <= 1/L"}``): declared so that a
+        reader of the power table sees what the verdict cannot detect; they are not run as
+        rejections.
     paper, theorem, covers : str
         Attribution: the paper, the theorem (or equation), and the method the theorem actually
         covers (which may differ from the rule in the setup, e.g. AMSGrad vs Adam).
@@ -143,6 +148,7 @@ class Claim:
     assumptions: tuple[str, ...] = ()
     mutants: tuple[str, ...] = ()
     outside: tuple[str, ...] = ()
+    insensitive: dict[str, str] = field(default_factory=dict)
     paper: str = ""
     theorem: str = ""
     covers: str = ""
@@ -191,9 +197,18 @@ class Claim:
         object.__setattr__(self, "assumptions", check_assumptions(self.assumptions, f"{where}: assumptions"))
         object.__setattr__(self, "mutants", check_mutants(self.mutants, f"{where}: mutants"))
         object.__setattr__(self, "outside", check_mutants(self.outside, f"{where}: outside"))
-        both = sorted(set(self.mutants) & set(self.outside))
-        if both:
-            raise ValueError(f"{where}: mutant(s) {both} listed both in mutants and in outside")
+        if not isinstance(self.insensitive, dict):
+            raise TypeError(f"{where}: insensitive must be a table of mutant = \"reason\"; got {self.insensitive!r}")
+        check_mutants(tuple(self.insensitive), f"{where}: insensitive")
+        for m, why in self.insensitive.items():
+            if not isinstance(why, str) or not why.strip():
+                raise ValueError(f"{where}: insensitive mutant {m!r} needs a one-line reason (a non-empty string); "
+                                 f"got {why!r}")
+        object.__setattr__(self, "insensitive", dict(self.insensitive))
+        for a, b in (("mutants", "outside"), ("mutants", "insensitive"), ("outside", "insensitive")):
+            both = sorted(set(getattr(self, a)) & set(getattr(self, b)))
+            if both:
+                raise ValueError(f"{where}: mutant(s) {both} listed both in {a} and in {b}")
         if not isinstance(self.tight, bool):
             raise TypeError(f"{where}: tight must be true or false; got {self.tight!r}")
         if self.tight and (self.bound is None or self.kind != "upper_bound"):

@@ -108,6 +108,14 @@ def _replace_by(name: str) -> Callable[[Any], Any]:
     return t
 
 
+def _ema_for_sum(r: Any) -> Any:
+    from .. import rules
+
+    if r.name != "adagrad":
+        raise MutantNotApplicable(f"rule {r.name!r} has no accumulated sum of squared gradients (AdaGrad's)")
+    return rules.make("adam", lr=_get(r, "lr"), b1=0.0, b2=0.1, eps=_get(r, "eps"))
+
+
 def _unbounded(r: Any) -> Any:
     _get(r, "cap")
     return _replace(r, cap=float("inf"), delta=None)
@@ -131,6 +139,8 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
     Mutant("no_extrapolation", "the extrapolation (momentum on the iterates) removed", _set("momentum", 0.0)),
     Mutant("extrapolation_flipped", "the extrapolation's sign flipped",
            lambda r: _replace(r, momentum=-_get(r, "momentum"))),
+    Mutant("ema_for_sum", "AdaGrad's sum of squared gradients replaced by an EMA (RMSprop: Adam with b1 = 0, "
+           "b2 = 0.1, Reddi et al.'s 1/(1+C^2) at C = 3)", _ema_for_sum),
     Mutant("unbounded_preconditioner", "the preconditioner bounds removed (cap = inf, delta = None)", _unbounded),
     Mutant("replace_sgd", "the rule replaced by plain SGD with the same lr", _replace_by("sgd")),
     Mutant("replace_signsgd", "the rule replaced by signSGD with the same lr", _replace_by("signsgd")),

@@ -21,7 +21,7 @@ from .mutants import MutantNotApplicable, MutantRefused, check_names
 from .runner import check_claim
 from .verdict import as_claim
 
-__all__ = ["PowerRow", "power", "clopper_pearson", "TRUE_RULE", "TARGET"]
+__all__ = ["PowerRow", "power", "clopper_pearson", "lower_bound", "replicates_for", "TRUE_RULE", "TARGET"]
 
 #: Label of the unmutated rule's row.
 TRUE_RULE = "(unmutated)"
@@ -41,13 +41,33 @@ def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float,
     return lo, hi
 
 
+def lower_bound(successes: int, n: int, level: float = 0.95) -> float:
+    """One-sided exact (Clopper–Pearson) lower confidence bound of a binomial proportion:
+    ``n`` of ``n`` gives ``(1 - level) ** (1 / n)`` (0.9505 at n = 59, level 0.95)."""
+    from scipy import stats
+
+    if n < 1:
+        raise ValueError(f"n must be >= 1; got {n}")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in [0, n]; got successes={successes!r}, n={n!r}")
+    return 0.0 if successes == 0 else float(stats.beta.ppf(1 - level, successes, n - successes + 1))
+
+
+def replicates_for(target: float = 0.95, level: float = 0.95) -> int:
+    """The fewest replicates whose all-successes one-sided lower bound reaches ``target``
+    (59 for 0.95 at level 0.95): fewer cannot support power >= target, whatever they show."""
+    return int(math.ceil(math.log(1 - level) / math.log(target)))
+
+
 @dataclass(frozen=True)
 class PowerRow:
     """One claim x rule row: ``rate`` is the rejection rate (``violated``) of a declared mutant, the
     rate of ``inconclusive: assumption ... does not hold`` of a mutant ``outside`` the theorem, or
     the acceptance rate (``consistent``) of the unmutated rule (its refutation rate for a known-false
-    claim); ``status`` is ``"ok"``,
-    ``"not applicable"``, ``"refused"`` (the rule's validation refuses the mutant) or ``"error"``."""
+    claim); ``ci`` its two-sided exact interval and ``lower`` its one-sided exact lower bound at the
+    same level (what supports "power >= 0.95"); ``status`` is ``"ok"``, ``"insensitive"`` (declared
+    by the claim, with the reason in ``note``; not run), ``"not applicable"``, ``"refused"`` (the
+    rule's validation refuses the mutant) or ``"error"``."""
 
     claim: str
     mutant: str
@@ -59,22 +79,29 @@ class PowerRow:
     ci: tuple[float, float] = (math.nan, math.nan)
     counts: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    lower: float = math.nan
 
     @property
     def meets_target(self) -> bool:
-        return self.status == "ok" and (self.rate >= TARGET if self.deterministic else self.ci[0] >= TARGET - 0.1
-                                        and self.rate >= TARGET)
+        """Deterministic rows: the one run hits; stochastic rows: the one-sided lower bound reaches
+        :data:`TARGET` (needs at least :func:`replicates_for` replicates)."""
+        if self.status != "ok":
+            return False
+        return self.rate >= TARGET if self.deterministic else self.lower >= TARGET
 
     def cells(self) -> list[str]:
-        """Table cells: claim, rule, n, rate, interval, verdict counts, note."""
+        """Table cells: claim, rule, n, rate, interval, one-sided lower bound, target, verdict counts, note."""
         if self.status != "ok":
-            return [self.claim, self.mutant, "-", "-", "-", self.status, self.note]
+            target = "cannot detect" if self.status == "insensitive" else "-"
+            return [self.claim, self.mutant, "-", self.status, "-", "-", target, "-", self.note]
         what = {"consistent": "accepts", "violated": "rejects", "outside": "flags outside"}[self.expect]
         if self.mutant == TRUE_RULE and self.expect == "violated":
             what = "refutes (false claim)"
-        ci = "deterministic" if self.deterministic else f"[{self.ci[0]:.2f}, {self.ci[1]:.2f}]"
+        ci = "deterministic" if self.deterministic else f"[{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
+        lower = "-" if self.deterministic else f"{self.lower:.3f}"
+        target = ("met" if self.meets_target else "NOT met") + (f" (>= {TARGET:g})" if not self.deterministic else "")
         counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
-        return [self.claim, self.mutant, str(self.n), f"{what} {self.rate:.2f}", ci, counts, self.note]
+        return [self.claim, self.mutant, str(self.n), f"{what} {self.rate:.2f}", ci, lower, target, counts, self.note]
 
 
 def _hit(rc: Any, expect: str) -> bool:
@@ -88,20 +115,23 @@ def _row(name: str, mutant: str, rcs: list[Any], level: float, expect: str) -> P
     k, n = sum(_hit(rc, expect) for rc in rcs), len(rcs)
     deterministic = n == 1
     ci = (k / n, k / n) if deterministic else clopper_pearson(k, n, level)
+    lower = k / n if deterministic else lower_bound(k, n, level)
     note = ""
     if k < n:  # the first verdict that missed, in words
         miss = next(rc for rc in rcs if not _hit(rc, expect))
         note = f"{miss.verdict}: {miss.reason[:160]}"
     elif expect == "outside":
         note = rcs[0].reason[:160]
-    return PowerRow(name, mutant, "ok", expect, n, deterministic, k / n, ci, dict(counts), note)
+    return PowerRow(name, mutant, "ok", expect, n, deterministic, k / n, ci, dict(counts), note, lower)
 
 
 def power(claim: Claim | str, *, mutants: Sequence[str] | None = None, replicates: int = 20, level: float = 0.95,
           seed: int = 0, **overrides: Any) -> list[PowerRow]:
     """Rejection rate of each mutant (default: the claim's declared ``mutants``), rate at which each
     mutant ``outside`` the theorem is flagged inconclusive by a failed assumption, and acceptance
-    rate of the unmutated rule on the claim's setup, over ``replicates`` independent replicates.
+    rate of the unmutated rule on the claim's setup, over ``replicates`` independent replicates;
+    the claim's declared ``insensitive`` mutants are listed (status ``"insensitive"``, the reason
+    as note) without running.
 
     ``overrides`` (``steps``, ``seeds``, ``horizons``) are passed to :func:`check_claim`.
     """
@@ -130,4 +160,6 @@ def power(claim: Claim | str, *, mutants: Sequence[str] | None = None, replicate
             rows.append(PowerRow(c.name, label, "error", expect, note=str(exc)[:200]))
             continue
         rows.append(_row(c.name, label, rcs, level, expect))
+    if mutants is None:
+        rows += [PowerRow(c.name, m, "insensitive", "consistent", note=why) for m, why in c.insensitive.items()]
     return rows

@@ -26,9 +26,11 @@ class MinOfMean:
     ``blocks`` is a list of (n_t, R) arrays, one per output point (the records t <= T of that
     point); ``self(idx)`` recomputes the curve from the replicate runs ``idx``."""
 
-    def __init__(self, blocks: list[np.ndarray]) -> None:
+    def __init__(self, blocks: list[np.ndarray], n_tests: int | None = None) -> None:
         self.blocks = blocks
         self.n_runs = blocks[0].shape[1]
+        #: distinct records behind the blocks (nested prefixes of one trajectory share them)
+        self.n_tests = int(n_tests) if n_tests is not None else sum(len(b) for b in blocks)
 
     def __call__(self, idx: Any = None) -> np.ndarray:
         if idx is None:
@@ -121,7 +123,7 @@ def check(claim: Claim | str, trace: Any, *, rule: Any = None, problem: Any = No
     if claim.metric == "min_grad_norm_sq" and "grad_norm_sq" in trace.metrics and y.shape[1] > 1:
         g = np.asarray(trace.metric("grad_norm_sq"), dtype=float).reshape(len(steps), -1)
         if not (div >= 0).any():
-            curve = MinOfMean([g[: i + 1] for i in range(len(steps))])
+            curve = MinOfMean([g[: i + 1] for i in range(len(steps))], n_tests=len(steps))
             y = curve()[:, None]
     measured = _measure(claim, problem=problem, rules_=[rule] if rule is not None else [], oracle=oracle,
                         steps=int(steps.max()) if steps.size else None, ctx=ctx, trace=trace)

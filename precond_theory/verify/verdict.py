@@ -390,7 +390,10 @@ def _bound_verdict(claim, k, y, ctx, hyper, base, notes, div_note, *, level, win
     R = ys.shape[1]
     mean = ys.mean(axis=1)
     stochastic = R > 1 and float(np.max(ys.std(axis=1))) > 0
-    if stochastic:
+    if replicate_curve is not None and getattr(replicate_curve, "blocks", None) is not None:
+        lo, hi, how = _min_of_mean_limits(replicate_curve, sel, level)
+        stochastic = True
+    elif stochastic:
         se = ys.std(axis=1, ddof=1) / math.sqrt(R)
         q = float(stats.t.ppf(1 - (1 - level) / len(ks), R - 1))  # one-sided, Bonferroni over the records
         lo, hi = mean - q * se, mean + q * (ys.std(axis=1, ddof=1) / math.sqrt(R))
@@ -423,6 +426,29 @@ def _bound_verdict(claim, k, y, ctx, hyper, base, notes, div_note, *, level, win
     if div_note and not claim.decaying:
         parts.append(div_note)
     return RateCheck(verdict=verdict, reason="; ".join(parts), bound=full, **fit_extra, **base)
+
+
+def _min_of_mean_limits(curve: Any, sel: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, str]:
+    r"""One-sided limits of :math:`\min_{t\le k}\mathbb E[g_t]` at the selected records, from the
+    replicate runs behind a min-of-mean curve (``curve.blocks``: per record, the (n_t, R) values at
+    the records t <= k).  Simultaneous one-sided t-limits of every E[g_t] (Bonferroni over the
+    ``curve.n_tests`` distinct records) give ``min_t lower_t <= min_t E[g_t]`` and
+    ``min_t E[g_t] <= min_t upper_t`` at the level."""
+    from scipy import stats
+
+    R = int(curve.n_runs)
+    m = int(getattr(curve, "n_tests", 0) or sum(len(b) for b in curve.blocks))
+    q = float(stats.t.ppf(1 - (1 - level) / max(m, 1), R - 1))
+    lo, hi = [], []
+    for b, keep in zip(curve.blocks, sel, strict=True):
+        if not keep:
+            continue
+        mu, se = b.mean(axis=1), b.std(axis=1, ddof=1) / math.sqrt(R)
+        lo.append(float(np.min(mu - q * se)))
+        hi.append(float(np.min(mu + q * se)))
+    how = (f"min over t of the mean of {R} replicas, one-sided {100 * level:g}% limits (Bonferroni over {m} "
+           "records)")
+    return np.asarray(lo), np.asarray(hi), how
 
 
 def _fit_note(claim, k, y, **kw) -> tuple[str, dict[str, Any]]:
