@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["FLOOR_FACTOR", "STAGNATION_FACTOR", "PLATEAU_SLOPE", "DECELERATION", "Floor", "InsufficientData"]
+__all__ = ["FLOOR_FACTOR", "STAGNATION_FACTOR", "PLATEAU_SLOPE", "DECELERATION", "TERMINAL_FRACTIONS", "WINDOWS",
+           "Floor", "InsufficientData"]
 
 FLOOR_FACTOR = 1e3
 STAGNATION_FACTOR = 1e5
@@ -63,12 +64,15 @@ def _prepare(k: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: int,
-              bootstrap: bool | None, replicate_curve: Any = None, terminal: bool = False) -> _Line:
+              bootstrap: bool | None, replicate_curve: Any = None, terminal: bool = False,
+              curvature: bool = False) -> _Line:
     """OLS of the run-mean of z (n, R) on x, with the combined interval of the module notes.
 
     ``terminal``: fit ``z = a + b x + c x^2`` and estimate the *terminal slope* ``b + 2 c x_end``
     (the local slope at the last record) instead of the mean slope: sub-leading terms and
     transients, which bend the curve, then no longer set the estimate (``docs/rates.md``).
+    ``curvature``: fit the same quadratic and estimate its second derivative ``2 c`` (in x units)
+    with the same interval; ``slope`` then holds the curvature (used by the terminal-window rule).
     ``replicate_curve``: a callable ``idx -> (n,)`` with an ``n_runs`` attribute that recomputes
     the fitted curve (then ``z`` is its single column) from a resample ``idx`` of the replicate
     runs, for estimates that are not run-means (e.g. min over t of the mean over runs)."""
@@ -77,7 +81,7 @@ def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: 
     n, R = z.shape
     if replicate_curve is not None:
         R = int(replicate_curve.n_runs)
-    n_par = 3 if terminal else 2
+    n_par = 3 if (terminal or curvature) else 2
     if n < n_par + 1:
         raise InsufficientData(f"{n} points; a slope interval needs at least {n_par + 1}")
     if bootstrap and R < 2:
@@ -88,7 +92,10 @@ def _fit_line(x: np.ndarray, z: np.ndarray, *, level: float, n_boot: int, seed: 
     u = (x - x0) / scale  # centred and scaled for conditioning
     X = np.stack([np.ones(n), u, u * u][:n_par], axis=1)
     u_end = float(u[-1])
-    g = np.array([0.0, 1.0, 2.0 * u_end][:n_par]) / scale  # d/dx of the fitted curve at x_end (terminal)
+    if curvature:
+        g = np.array([0.0, 0.0, 2.0]) / scale**2  # d^2/dx^2 of the fitted quadratic
+    else:
+        g = np.array([0.0, 1.0, 2.0 * u_end][:n_par]) / scale  # d/dx of the fitted curve at x_end (terminal)
     XtX_inv = np.linalg.inv(X.T @ X)
     H = X @ XtX_inv  # (n, p): beta = H^T zbar
     w = H @ g  # the slope estimate is w . zbar
@@ -172,21 +179,31 @@ def _plateau(x: np.ndarray, z: np.ndarray, *, delta: float, level: float, n_boot
     return start
 
 
+WINDOWS = ("auto", "terminal", "half", "all")
+#: Candidate terminal windows, as fractions of the usable log-k range ending at the last record,
+#: longest first (``window="terminal"``; see :func:`_terminal_window`).
+TERMINAL_FRACTIONS = (1 / 2, 1 / 3, 1 / 4)
+#: A quadratic departing from a line by less than this (in log y) over a window is straight
+#: (round-off of exact data; keeps the terminal-window rule from chasing 1e-16 curvatures).
+CURVATURE_ROUNDOFF = 1e-9
+
+
 def _check_window(window: Any) -> Any:
-    if window is None or (isinstance(window, str) and window in ("auto", "all")):
+    if window is None or (isinstance(window, str) and window in WINDOWS):
         return window
     try:
         lo, hi = window
         lo, hi = float(lo), float(hi)
     except (TypeError, ValueError):
-        raise ValueError(f"window must be None, 'auto', 'all' or (k_lo, k_hi); got {window!r}") from None
+        raise ValueError(f"window must be None, {', '.join(repr(w) for w in WINDOWS)} or (k_lo, k_hi); "
+                         f"got {window!r}") from None
     if not lo < hi:
         raise ValueError(f"window must satisfy k_lo < k_hi; got {window!r}")
     return (lo, hi)
 
 
 def _window_mask(k: np.ndarray, window: Any, shape: str) -> np.ndarray:
-    if window is None or window == "auto":
+    if window in (None, "auto", "half", "terminal"):  # "terminal" falls back to the upper half
         if shape == "power":
             lk = np.log(k)
             return lk >= (lk[0] + lk[-1]) / 2
@@ -226,8 +243,16 @@ def _select(k, y, *, shape, log_power, window, eps, scale, decaying, min_points,
             ku, yu = ku[:i], yu[:i]
     if len(ku) < min_points:
         raise InsufficientData(f"too short: {len(ku)} usable records (need {min_points})", floor)
-    wm = _window_mask(ku, window, shape)
-    if window in (None, "auto") and wm.sum() < min_points:
+    if shape == "linear" and window == "terminal":
+        raise ValueError("window='terminal' applies to power laws; a linear rate uses None (upper half in k), "
+                         "'all' or (k_lo, k_hi)")
+    wm = None
+    if shape == "power" and window in (None, "auto", "terminal"):
+        wm = _terminal_window(ku, yu, log_power=log_power, min_points=min_points, min_span=min_span, level=level,
+                              n_boot=n_boot, seed=seed)
+    if wm is None:
+        wm = _window_mask(ku, window, shape)
+    if window in (None, "auto", "half", "terminal") and wm.sum() < min_points:
         wm = np.arange(len(ku)) >= len(ku) - min_points
     kw, yw = ku[wm], yu[wm]
     if len(kw) < min_points:
@@ -236,6 +261,38 @@ def _select(k, y, *, shape, log_power, window, eps, scale, decaying, min_points,
         raise InsufficientData(f"too short: the window spans k = {kw[0]:g}..{kw[-1]:g}, a factor "
                                f"{kw[-1] / kw[0]:.3g} < {min_span:g}", floor)
     return kw, yw, floor, ku, yu
+
+
+def _terminal_window(k: np.ndarray, y: np.ndarray, *, log_power: float, min_points: int, min_span: float,
+                     level: float, n_boot: int, seed: int) -> np.ndarray | None:
+    """The terminal window of a power-law fit (``window="terminal"``, the default).
+
+    Candidates: the records whose log k lies in the last 1/2, 1/3 or 1/4 of the usable log-k range
+    (:data:`TERMINAL_FRACTIONS`), each with at least ``max(min_points, 6)`` records spanning a factor
+    ``min_span``.  The longest candidate over which ``log y - q log log k`` is not significantly
+    curved in log k (the interval of the second derivative of a quadratic fit, same
+    regression + bootstrap interval as the slope, contains 0, or the quadratic departs from a line
+    by at most :data:`CURVATURE_ROUNDOFF`) is the window; if every candidate is
+    curved (a transient or a sub-leading term still visible), the shortest.  A power law times the
+    claimed log factor is straight in these coordinates, so curvature is what is left of the
+    transient and of lower-order terms, and the window moves past it.  None when no candidate is
+    long enough (the caller then uses the upper half)."""
+    lk = np.log(k)
+    z = np.log(y) - (log_power * np.log(np.log(k)))[:, None] if log_power else np.log(y)
+    cands = []
+    for frac in TERMINAL_FRACTIONS:
+        m = lk >= lk[-1] - frac * (lk[-1] - lk[0]) - 1e-12
+        if m.sum() >= max(min_points, 6) and k[m][-1] / k[m][0] >= min_span:
+            cands.append(m)
+    for m in cands:
+        try:
+            c = _fit_line(lk[m], z[m], level=level, n_boot=n_boot, seed=seed, bootstrap=None, curvature=True)
+        except InsufficientData:
+            continue
+        bend = abs(c.slope) * float(np.ptp(lk[m])) ** 2 / 8  # the quadratic's largest departure from a line
+        if c.ci[0] <= 0.0 <= c.ci[1] or bend <= CURVATURE_ROUNDOFF:
+            return m
+    return cands[-1] if cands else None
 
 
 def _eps(y: Any, eps: float | None) -> float:

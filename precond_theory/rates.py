@@ -24,9 +24,12 @@ decreasing.  A plateau at a level below ``STAGNATION_FACTOR·ε·s`` (1e5 ε s �
 round-off stagnation and is excluded like the floor; above it, it is a *noise floor*: it is
 reported, excluded from the fit (never fitted), and it refutes any claim of decay to 0.
 
-*Tail window* (``window=None``).  Power laws: the usable records with log k in the upper half
-of their log range (at least ``min_points``; the window must span a factor ``min_span`` in k).
-Linear rates: the upper half of the usable range in k.
+*Tail window* (``window=None``).  Power laws: the *terminal window*: the longest of the last
+1/2, 1/3, 1/4 of the usable log-k range over which ``log y - q log log k`` is not significantly
+curved in log k (else the last 1/4), so that a transient or a sub-leading term that bends the
+curve does not set the estimate (``window="half"``: always the upper half, the former rule); at
+least ``min_points`` records spanning a factor ``min_span`` in k.  Linear rates: the upper half of
+the usable range in k.
 
 *Interval.*  The fit is ordinary least squares on the run-mean of log y (the per-run fits
 average to it).  Two half-widths are computed: (a) the regression's own t-interval,
@@ -123,8 +126,10 @@ def fit_power_law(k: Any, y: Any, *, log_power: float = 0.0, window: Any = None,
         Recorded steps (or horizons T).
     y : array (n_records,) or (n_records, n_runs)
         Metric; columns are replicate runs (seeds).
-    window : None | "auto" | "all" | (k_lo, k_hi)
-        Tail window (default: upper half of the usable log-k range; see the module notes).
+    window : None | "auto" | "terminal" | "half" | "all" | (k_lo, k_hi)
+        Tail window.  None, "auto", "terminal": the terminal window (the longest of the last 1/2,
+        1/3, 1/4 of the usable log-k range that is not significantly curved; see the module notes);
+        "half": the upper half of the usable log-k range; "all": every usable record.
     level : float
         Confidence level of ``ci``.
     n_boot, seed : int

@@ -123,6 +123,10 @@ def check_arrays(claim: Claim | str, k: Any, y: Any, *, diverged: Any = None, ep
     list (a failed one makes the verdict inconclusive).  ``replicate_curve(idx)``, when given,
     recomputes the estimate ``y`` (then one column) from the replicate runs ``idx`` (a bootstrap
     resample): the interval then resamples runs through it (used for min_t E[...]).
+    ``window``: None (power laws: the terminal window of :func:`precond_theory.rates.fit_power_law`,
+    which moves past transients and curvature; linear rates: the upper half in k), ``"half"``,
+    ``"all"`` or ``(k_lo, k_hi)``.  A two-sided (``rate``) power-law claim is refuted as decaying
+    *faster* than claimed only when the local order at the window's end (terminal slope) agrees.
     ``slope``: the power-law estimator, ``"mean"`` (least-squares slope over the window; default)
     or ``"terminal"`` (local slope at the window's end: robust to sub-leading terms, wider); see
     :func:`precond_theory.rates.fit_power_law` and the calibration of both in ``docs/rates.md``.
@@ -226,6 +230,10 @@ def _fit(claim: Claim, k: np.ndarray, y: np.ndarray, claimed: float | None, *, w
         z = np.log(yw)
     line = _fit_line(x, z, level=level, n_boot=n_boot, seed=seed, bootstrap=None, replicate_curve=boot,
                      terminal=terminal and shape == "power" and len(kw) >= 6)
+    end = None  # the local order at the window's end: a two-sided claim's "decays faster" needs it too
+    if shape == "power" and claim.kind == "rate" and len(kw) >= 6:
+        end = line if terminal else _fit_line(x, z, level=level, n_boot=n_boot, seed=seed, bootstrap=None,
+                                              replicate_curve=boot, terminal=True)
     n_runs = y.shape[1] if replicate_curve is None else int(replicate_curve.n_runs)
     if shape == "power":
         fit: Any = PowerLawFit(line.slope, line.ci, math.exp(line.intercept), float(claim.log_power),
@@ -243,7 +251,7 @@ def _fit(claim: Claim, k: np.ndarray, y: np.ndarray, claimed: float | None, *, w
     if replicate_curve is not None:
         runs = "runs (min over t of the mean over runs)"
     desc += f" over {_fmt_k(float(kw[0]), float(kw[-1]))} ({len(kw)} records, {n_runs} {runs})"
-    verdict, why = _verdict(claim, line, claimed, floor, ku, yu, level=level, n_boot=n_boot, seed=seed)
+    verdict, why = _verdict(claim, line, claimed, floor, ku, yu, level=level, n_boot=n_boot, seed=seed, end=end)
     return verdict, why, fit, est, desc, floor
 
 
@@ -255,7 +263,7 @@ class _Early:
 
 
 def _verdict(claim: Claim, line: _Line, claimed: float | None, floor: Floor | None, ku: np.ndarray, yu: np.ndarray,
-             *, level: float, n_boot: int, seed: int) -> tuple[str, str]:
+             *, level: float, n_boot: int, seed: int, end: _Line | None = None) -> tuple[str, str]:
     lo, hi = line.ci
     m = claim.default_margin
     if floor is not None and floor.kind == "noise" and claim.decaying:
@@ -281,8 +289,19 @@ def _verdict(claim: Claim, line: _Line, claimed: float | None, floor: Floor | No
             return "inconclusive", f"the interval straddles the claimed order {p0:g} + margin {m:g}"
         if p0 - m <= lo and hi <= p0 + m:
             return "consistent", f"the interval lies within the claimed order {p0:g} +- {m:g}"
-        if hi < p0 - m or lo > p0 + m:
-            return "violated", f"the interval excludes the claimed order {p0:g} +- {m:g}"
+        if lo > p0 + m:
+            return "violated", f"the interval excludes the claimed order {p0:g} +- {m:g} (slower)"
+        if hi < p0 - m:
+            # metric/template decreases over the window: a vanishing sub-leading term or transient does
+            # that too, so tightness is refuted only if the local order at the window's end agrees
+            if end is None or end.ci[1] < p0 - m:
+                at_end = "" if end is None else f"; local order at the window's end {end.slope:.4g} " \
+                                                  f"[{end.ci[0]:.4g}, {end.ci[1]:.4g}]"
+                return "violated", f"the interval excludes the claimed order {p0:g} +- {m:g} (faster){at_end}"
+            return "inconclusive", (f"faster than the claimed order {p0:g} - {m:g} over the window, but the local "
+                                    f"order at its end {end.slope:.4g} [{end.ci[0]:.4g}, {end.ci[1]:.4g}] does not "
+                                    "exclude it (a vanishing sub-leading term or transient looks the same; a "
+                                    "longer horizon decides)")
         return "inconclusive", f"the interval is too wide to decide against {p0:g} +- {m:g}"
     decel = _deceleration(ku, yu, level=level, n_boot=n_boot, seed=seed)
     if decel is not None:
