@@ -37,6 +37,7 @@ from .._rate_stats import (
     _Line,
     _prepare,
     _select,
+    _window_mask,
 )
 from ..rates import LinearRateFit, PowerLawFit
 from .assumptions import Measured
@@ -214,26 +215,34 @@ def _fit(claim: Claim, k: np.ndarray, y: np.ndarray, claimed: float | None, *, w
                           f"from k = {fl.start:g}), which refutes {claim.law()}; too few records before the floor to "
                           "fit an order", fl)
         return _Early("inconclusive", str(exc), fl)
-    rows = np.searchsorted(k, kw)
-    boot = None
-    if replicate_curve is not None:
-        lp = claim.log_power if shape == "power" else 0.0
+    lp = claim.log_power if shape == "power" else 0.0
 
-        def boot(idx: np.ndarray) -> np.ndarray:
-            c = np.log(np.maximum(replicate_curve(idx)[rows], 1e-300))
-            return c - lp * np.log(np.log(kw)) if lp else c
-        boot.n_runs = replicate_curve.n_runs  # type: ignore[attr-defined]
-    x = np.log(kw) if shape == "power" else kw
-    if shape == "power" and claim.log_power:
-        z = np.log(yw) - (claim.log_power * np.log(np.log(kw)))[:, None]
-    else:
-        z = np.log(yw)
+    def data(kk: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
+        rows = np.searchsorted(k, kk)
+        boot = None
+        if replicate_curve is not None:
+            def boot(idx: np.ndarray) -> np.ndarray:
+                c = np.log(np.maximum(replicate_curve(idx)[rows], 1e-300))
+                return c - lp * np.log(np.log(kk)) if lp else c
+            boot.n_runs = replicate_curve.n_runs  # type: ignore[attr-defined]
+        x = np.log(kk) if shape == "power" else kk
+        z = np.log(yy) - (lp * np.log(np.log(kk)))[:, None] if lp else np.log(yy)
+        return x, z, boot
+
+    x, z, boot = data(kw, yw)
     line = _fit_line(x, z, level=level, n_boot=n_boot, seed=seed, bootstrap=None, replicate_curve=boot,
                      terminal=terminal and shape == "power" and len(kw) >= 6)
-    end = None  # the local order at the window's end: a two-sided claim's "decays faster" needs it too
-    if shape == "power" and claim.kind == "rate" and len(kw) >= 6:
-        end = line if terminal else _fit_line(x, z, level=level, n_boot=n_boot, seed=seed, bootstrap=None,
-                                              replicate_curve=boot, terminal=True)
+    end = None  # the local order at the end: a two-sided claim's "decays faster" needs it too
+    if shape == "power" and claim.kind == "rate":
+        ke, ye = kw, yw
+        if window in (None, "auto", "terminal"):  # from the upper half: the quadratic needs the room
+            half = _window_mask(ku, "half", "power")
+            if half.sum() > len(kw):
+                ke, ye = ku[half], yu[half]
+        if len(ke) >= 6:
+            xe, ze, be = data(ke, ye)
+            end = _fit_line(xe, ze, level=level, n_boot=n_boot, seed=seed, bootstrap=None, replicate_curve=be,
+                            terminal=True)
     n_runs = y.shape[1] if replicate_curve is None else int(replicate_curve.n_runs)
     if shape == "power":
         fit: Any = PowerLawFit(line.slope, line.ci, math.exp(line.intercept), float(claim.log_power),
