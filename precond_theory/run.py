@@ -146,11 +146,17 @@ def run(
         told apart (status "zero_division").  "record_points" defers the scan to record
         points (NaN and inf propagate, so a divergence is not missed): ``diverged`` is then the
         first record point at which the run was non-finite, and 0/0 is not told apart.
-    kernel : "auto" | "reference" | "numba"
-        The update: "reference" is the rule's array-API ``_step``; "auto" uses a compiled step
-        from :mod:`precond_theory.fast` when one exists for the rule and the arrays (NumPy
-        float32/float64), else the reference; "numba" requires the compiled step (ValueError
-        saying why it cannot).  Recorded in ``meta["kernel"]``.
+    kernel : "auto" | "reference" | "numba" | "numba-step"
+        What advances the run (:mod:`precond_theory.fast`, NumPy float32/float64 only):
+        "reference" is the rule's array-API ``_step`` with the loop in Python (what CuPy and
+        every other namespace use); "numba-step" a compiled update of the rule, loop in Python;
+        "numba" compiled segments: every step between two record points (gradient, update,
+        running minimum, divergence scan) in one compiled call, for a compiled rule that
+        queries at x, the exact oracle and a quadratic (``problems.make_quadratic``).  "numba"
+        and "numba-step" are a ValueError saying why when the run cannot take them; "auto"
+        takes the first of segments, compiled update, reference that it can.  Recorded in
+        ``meta["kernel"]`` ("numba-segment", "numba-step" or "reference") and, why a faster
+        path was passed over, in ``meta["kernel_fallback"]`` (None when none was).
     progress : callable ``progress(k, steps)``, optional
         Called at every record point (and once at the end), e.g. to drive a progress bar.
 
@@ -249,7 +255,8 @@ def run(
 
     state = run_rule.init(x)
     lr = hp(run_rule.lr, x, xp)
-    compiled = select_kernel(kernel, run_rule, x, state)
+    choice = select_kernel(kernel, run_rule, x, state, problem=problem, oracle=oracle, min_grad_norm=mgn,
+                           every_step_scan=divergence == "every_step", steps=steps)
     recorder = Recorder(xp, rec, batch_shape, rule=run_rule, problem=problem, extra=extra,
                         keep_iterates=keep_iterates, f_star=f_star, x_star=x_star, min_grad_norm=mgn)
     health = Health(xp, batch_shape, dtype, f_star=None if online else f_star, every_step=divergence == "every_step",
@@ -260,7 +267,8 @@ def run(
         x, state, n_done = iterate(
             rule=run_rule, problem=problem, oracle=oracle, x=x, state=state, lr=lr, rng=rng, steps=steps, rec=rec,
             recorder=recorder, health=health, min_grad_norm=mgn, every_step_scan=divergence == "every_step",
-            compiled=compiled, progress=progress, batch_shape=batch_shape, calls=calls, extra_calls=extra_calls)
+            compiled=choice.step, progress=progress, batch_shape=batch_shape, calls=calls, extra_calls=extra_calls,
+            segment=choice.segment)
 
     host, iterates = recorder.finish(n_done)
     status, status_step = health.finish()
@@ -286,7 +294,8 @@ def run(
         "seeds": seeds, "x0": start, "projection": projection,
         "steps": steps, "batch_shape": batch_shape, "backend": namespace_name(xp),
         "dtype": str(dtype), "oracle_calls": calls, "extra_evaluations": extra_calls,
-        "min_grad_norm": mgn, "divergence": divergence, "kernel": getattr(compiled, "name", "reference"),
+        "min_grad_norm": mgn, "divergence": divergence, "kernel": choice.name,
+        "kernel_fallback": choice.fallback,
         "memory_estimate_bytes": estimate["total"], "versions": _versions(),
     }
     return Trace(

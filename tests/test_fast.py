@@ -139,7 +139,7 @@ def compare_trajectory(rule: Any, dtype: Any, ref_rule: Any = None, steps: int =
     x = (np.random.default_rng(0).standard_normal((R, N)) + 1).astype(dtype)
     state = rule.init(x)
     step = fast.compile_step(rule, x, state, kernel="numba")
-    assert step is not None and step.name == "numba"
+    assert step is not None and step.name == "numba-step"
     lr = hp(ref_rule.lr, x, np)
     worst = 0
     for k in range(steps):
@@ -214,7 +214,7 @@ def test_compile_step_returns_a_kernel_for_every_covered_rule():
             step = fast.compile_step(rule, np.zeros((2, 3), dtype=dtype))
             assert (step is not None) == (name in names), name
             if step is not None:
-                assert step.name == "numba"
+                assert step.name == "numba-step"
 
 
 def test_compile_step_refusals():
@@ -269,9 +269,10 @@ def test_run_records_the_kernel():
     problem = make_quadratic(6, 10.0)
     rule = rules.Adam(lr=0.05)
     ref = run(rule, problem, steps=50, kernel="reference")
-    fast_ = run(rule, problem, steps=50, kernel="numba")
-    assert fast_.meta["kernel"] == "numba" and ref.meta["kernel"] != "numba"
-    assert ulps(fast_.x_final, ref.x_final) <= MAX_ULP * 50
+    for kernel, name in (("numba-step", "numba-step"), ("numba", "numba-segment"), ("auto", "numba-segment")):
+        fast_ = run(rule, problem, steps=50, kernel=kernel)
+        assert fast_.meta["kernel"] == name and ref.meta["kernel"] == "reference"
+        assert ulps(fast_.x_final, ref.x_final) <= MAX_ULP * 50
 
 
 def rules_run():

@@ -77,7 +77,7 @@ def test_compiled_step_hook_is_used_and_recorded(monkeypatch):
     made = []
 
     def compile_step(rule, x, state, *, kernel):
-        assert x.flags.writeable and kernel in ("auto", "numba")
+        assert x.flags.writeable and kernel in ("auto", "numba")  # "numba-step" asks for kernel="numba"
         made.append(_FakeCompiled(rule.lr))
         return made[-1]
 
@@ -87,7 +87,10 @@ def test_compiled_step_hook_is_used_and_recorded(monkeypatch):
     fast = run(rule, p, steps=40, kernel="auto", record="all", keep_iterates=True)
     assert fast.meta["kernel"] == "fake" and made[-1].calls == 40
     np.testing.assert_array_equal(fast.iterates, ref.iterates)  # recorded copies, not views of the mutated x
-    assert run(rule, p, steps=3, kernel="numba").meta["kernel"] == "fake"
+    assert run(rule, p, steps=3, kernel="numba-step").meta["kernel"] == "fake"
+    with pytest.raises(ValueError, match="kernel='numba' compiles every step.*no compiled segments"):
+        run(rule, p, steps=3, kernel="numba")  # this fake module has compiled steps only
+    assert "no compiled segment" in fast.meta["kernel_fallback"]
     # "auto" only offers NumPy float arrays
     xs = pytest.importorskip("array_api_strict")
     n_made = len(made)
@@ -99,13 +102,15 @@ def test_kernel_numba_requires_the_compiled_step(monkeypatch):
     p = quad()
     _install_fast(monkeypatch, lambda rule, x, state, *, kernel: None)
     assert run(rules.make("sgd"), p, steps=3).meta["kernel"] == "reference"
-    with pytest.raises(ValueError, match="kernel='numba': no compiled step"):
-        run(rules.make("sgd"), p, steps=3, kernel="numba")
+    with pytest.raises(ValueError, match="kernel='numba-step': no compiled step"):
+        run(rules.make("sgd"), p, steps=3, kernel="numba-step")
     monkeypatch.setitem(sys.modules, "precond_theory.fast", None)  # not installed: import fails
     monkeypatch.delattr(precond_theory, "fast", raising=False)
-    assert run(rules.make("sgd"), p, steps=3).meta["kernel"] == "reference"
-    with pytest.raises(ValueError, match="kernel='numba' needs precond_theory.fast"):
-        run(rules.make("sgd"), p, steps=3, kernel="numba")
+    tr = run(rules.make("sgd"), p, steps=3)
+    assert tr.meta["kernel"] == "reference" and "not available" in tr.meta["kernel_fallback"]
+    for kernel in ("numba", "numba-step"):
+        with pytest.raises(ValueError, match=f"kernel='{kernel}' needs precond_theory.fast"):
+            run(rules.make("sgd"), p, steps=3, kernel=kernel)
 
 
 def test_impossible_requests_are_refused_with_the_estimate():

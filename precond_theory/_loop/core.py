@@ -11,6 +11,11 @@ only the record points happens every step only where it must:
   and a host sync), which gives each divergence its exact step and tells a 0/0 at a zero
   gradient from divergence.
 
+With compiled segments (``run(kernel="numba")``, :mod:`precond_theory.fast._segments`) the
+steps between two steps that need Python (record points, step 0, chunk ends, a run turning
+non-finite) run inside one compiled call, which does exactly the per-step work above; the loop
+below then does the work of the step it stops at, with the same code as for every other path.
+
 At record points (and at step 0, the baseline of the blow-up test) f(x_k) and the exact
 gradient norm are evaluated (the ``extra_evaluations`` of ``Trace.meta``), the health checks
 run and the recorder writes its buffers.
@@ -32,8 +37,15 @@ Array = Any
 def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: Any, rng: Any, steps: int,
             rec: np.ndarray, recorder: Any, health: Any, min_grad_norm: str | None, every_step_scan: bool,
             compiled: Any, progress: Any, batch_shape: tuple[int, ...], calls: dict[str, int],
-            extra_calls: dict[str, int]) -> tuple[Array, Any, int]:
-    """Run the loop; returns (x_final, state, number of record points written)."""
+            extra_calls: dict[str, int], segment: Any = None) -> tuple[Array, Any, int]:
+    """Run the loop; returns (x_final, state, number of record points written).
+
+    ``compiled``: a compiled update (``compiled(x, g, state, k, value=) -> state``, x in place)
+    or None for ``rule._step``.  ``segment``: a :class:`precond_theory.fast._segments.Segment`
+    that advances from one step that needs Python (record points, step 0, a run turning
+    non-finite, chunk ends) to the next, doing the oracle (exact gradient of a quadratic) and
+    every step's work in between compiled; the loop does the work of the steps it stops at.
+    """
     xp = problem.xp
     online = bool(problem.online)
     exact = isinstance(oracle, Exact)
@@ -48,6 +60,8 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
 
     def grad_at(z: Array, k: int) -> Array:
         extra_calls["grad"] += 1
+        if segment is not None:  # the gradient as the segments compute it
+            return segment.grad(z)
         return problem.grad(z, k) if online else problem.grad(z)
 
     def value_at(z: Array, k: int) -> Array:
@@ -57,14 +71,19 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
             _bad_value(problem, v, z, batch_shape)
         return v
 
-    for k in range(steps + 1):
+    g_next = segment.start(x) if (segment is not None and steps > 0) else None
+    k = 0
+    while True:
         last = k == steps
         is_rec = k == next_rec
         check = is_rec or k == 0
         g = value = y = None
         if not last:
-            y = rule.query(x, state)
-            value, g = oracle.sample(problem, y, k, rng, need_value)
+            if segment is not None:  # the exact gradient at x, computed by the segment
+                y, g = x, g_next
+            else:
+                y = rule.query(x, state)
+                value, g = oracle.sample(problem, y, k, rng, need_value)
             calls["grad"] += 1
             calls["value"] += int(value is not None)
         reuse = exact and y is x
@@ -97,12 +116,20 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
         hvp = _hvp_callable(problem, y, k, calls, xp) if rule.needs_hvp else None
         if k == 0:
             _check_first(problem, rule, g, value, x, state, hvp, batch_shape)
+        if segment is not None:
+            stop = next_rec if next_rec != -1 else steps
+            state, k_new, g_next, g_prev, running_min = segment.advance(
+                x, state, k, stop, running_min, health.code)
+            calls["grad"] += k_new - k - 1  # the gradients of the steps in between
+            k = k_new
+            continue
         if compiled is not None:
             state = compiled(x, g, state, k, value=value)
         else:
             dx, state = rule._step(xp, g, state, x, lr=lr, value=value, hvp=hvp)
             x = x + dx
         g_prev = g
+        k += 1
     if progress is not None and last_progress != steps:
         progress(steps, steps)
     return x, state, rec_i

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._xp import check_seeds
 
 __all__ = ["batch_shape_of", "per_run_seeds", "apply_projection", "has_projection", "select_kernel",
-           "state_arrays_per_run", "KERNELS"]
+           "state_arrays_per_run", "KERNELS", "KernelChoice"]
 
-KERNELS = ("auto", "reference", "numba")
+KERNELS = ("auto", "reference", "numba", "numba-step")
 
 
 def batch_shape_of(batch: tuple[int, ...], rule: Any, x0_shape: tuple[int, ...] | None, problem: Any,
@@ -115,23 +115,62 @@ def state_arrays_per_run(rule: Any, xp: Any, dtype: Any, n: int) -> int:
     return count
 
 
-def select_kernel(kernel: Any, rule: Any, x: Any, state: Any) -> Any:
-    """The compiled step to use, or None for the reference ``rule._step``."""
+class KernelChoice(NamedTuple):
+    """What advances the run: ``step`` (a compiled update or None for ``rule._step``) or
+    ``segment`` (compiled segments); ``name`` goes to ``meta["kernel"]`` and ``fallback`` (why a
+    faster path was not taken, for ``kernel="auto"``) to ``meta["kernel_fallback"]``."""
+
+    step: Any
+    segment: Any
+    name: str
+    fallback: str | None
+
+
+def select_kernel(kernel: Any, rule: Any, x: Any, state: Any, *, problem: Any = None, oracle: Any = None,
+                  min_grad_norm: str | None = None, every_step_scan: bool = True, steps: int = 0) -> KernelChoice:
+    """The path that advances the run (see :func:`precond_theory.run`, argument ``kernel``).
+
+    ``"reference"``: ``rule._step``.  ``"numba"``: compiled segments (every step compiled,
+    :mod:`precond_theory.fast._segments`), else a ValueError naming ``kernel`` with the reason.
+    ``"numba-step"``: the compiled update with the loop in Python, else a ValueError.
+    ``"auto"``: the first of segments, compiled update, reference that this run can take, with
+    the reason for each one passed over.
+    """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
     if kernel == "reference":
-        return None
+        return KernelChoice(None, None, "reference", None)
     try:
         from .. import fast
         compile_step = fast.compile_step
     except (ImportError, AttributeError) as exc:
-        if kernel == "numba":
-            raise ValueError(f"kernel='numba' needs precond_theory.fast (the compiled steps), which is not available: "
-                             f"{exc}; use kernel='auto' or 'reference'") from None
-        return None
+        why = f"precond_theory.fast (the compiled steps) is not available: {exc}"
+        if kernel != "auto":
+            raise ValueError(f"kernel={kernel!r} needs precond_theory.fast (the compiled steps), which is not "
+                             f"available: {exc}; use kernel='auto' or 'reference'") from None
+        return KernelChoice(None, None, "reference", why)
     if kernel == "auto" and not (type(x) is np.ndarray and x.dtype in (np.float32, np.float64)):
-        return None
-    step = compile_step(rule, x, state, kernel=kernel)
-    if step is None and kernel == "numba":
-        raise ValueError(f"kernel='numba': no compiled step for rule {rule.name!r} on this input; use kernel='auto'")
-    return step
+        return KernelChoice(None, None, "reference", f"x is a {type(x).__module__}.{type(x).__name__} of dtype "
+                            f"{getattr(x, 'dtype', '?')}; the compiled paths take NumPy float32/float64 arrays")
+    seg_why = None
+    if kernel in ("auto", "numba"):
+        compile_segment = getattr(fast, "compile_segment", None)
+        if compile_segment is None:
+            seg = "this precond_theory.fast has no compiled segments"
+        else:
+            seg = compile_segment(rule, problem, oracle, x, min_grad_norm=min_grad_norm,
+                                  every_step_scan=every_step_scan, steps=steps)
+        if not isinstance(seg, str):
+            return KernelChoice(None, seg, seg.name, None)
+        if kernel == "numba":
+            raise ValueError(f"kernel='numba' compiles every step (segments between record points), which this run "
+                             f"cannot: {seg}; use kernel='numba-step' (compiled update, loop in Python) or 'auto'")
+        seg_why = f"no compiled segment: {seg}"
+    step = compile_step(rule, x, state, kernel="numba" if kernel == "numba-step" else "auto")
+    if step is None:
+        if kernel == "numba-step":
+            raise ValueError(f"kernel='numba-step': no compiled step for rule {rule.name!r} on this input; "
+                             "use kernel='auto'")
+        reason = getattr(fast, "not_covered_reason", lambda r, z: None)(rule, x) or "no compiled step"
+        return KernelChoice(None, None, "reference", "; ".join(filter(None, [seg_why, f"no compiled step: {reason}"])))
+    return KernelChoice(step, None, getattr(step, "name", "numba-step"), seg_why)

@@ -8,6 +8,10 @@ reference's, operation for operation and in the same order, so the two agree to 
 step; ``tests/test_fast.py`` checks this for every covered rule and option, batched
 hyperparameters included.
 
+:func:`compile_segment` goes further for runs on a quadratic with the exact oracle: every
+step between two record points (gradient, update, norm, divergence scan) in one compiled call
+(:mod:`._segments`, ``run(kernel="numba")``).
+
 Covered: ``sgd``, ``heavy_ball``, ``nesterov``, ``ravine``, ``adagrad``, ``rmsprop``, ``adam``,
 ``amsgrad``, ``adamw``, ``nadam``, ``lion``, ``signsgd``, ``rprop``, ``adarem``, ``adamrag``, each
 with every option.  Not covered (reference path): ``soaa``, ``adapgradm``, ``hadapgradm``,
@@ -25,7 +29,8 @@ import numpy as np
 
 from ..rules.base import AbstractRule
 
-__all__ = ["compile_step", "CompiledStep", "covered_rules", "numba_available", "not_covered_reason"]
+__all__ = ["compile_step", "CompiledStep", "covered_rules", "numba_available", "not_covered_reason", "compile_segment",
+           "segment_reason"]
 
 Kernel = Literal["auto", "numba", "reference"]
 
@@ -75,7 +80,7 @@ class CompiledStep:
     ``rule.preconditioner(state)`` and the reference ``rule._step`` accept it afterwards.
     """
 
-    name = "numba"
+    name = "numba-step"
 
     def __init__(self, rule: AbstractRule, x: np.ndarray) -> None:
         from ._plans import PLANS
@@ -134,3 +139,20 @@ def compile_step(rule: AbstractRule, x: Any, state: Any = None, *, kernel: Kerne
         return None
     rule._check_hp_shapes(x)
     return CompiledStep(rule, x)
+
+
+def compile_segment(rule: AbstractRule, problem: Any, oracle: Any, x: Any, *, min_grad_norm: str | None = "every_step",
+                    every_step_scan: bool = True, steps: int = 0) -> Any:
+    """Compiled segments for a run of ``rule`` on ``problem`` (:mod:`._segments`), or the reason
+    (a string) why the run's steps cannot be compiled whole."""
+    from ._segments import compile_segment as _compile
+
+    return _compile(rule, problem, oracle, x, min_grad_norm=min_grad_norm, every_step_scan=every_step_scan,
+                    steps=steps)
+
+
+def segment_reason(rule: AbstractRule, problem: Any, oracle: Any, x: Any) -> str | None:
+    """Why ``rule`` on ``problem`` with ``oracle`` has no compiled segments (None when it has)."""
+    from ._segments import segment_reason as _reason
+
+    return _reason(rule, problem, oracle, x)

@@ -1,0 +1,334 @@
+"""numba segment drivers: many updates of a covered rule on a quadratic in one compiled call.
+
+A driver applies the updates k0, k0+1, ... of one rule (the very kernels of
+:mod:`._kernels`/:mod:`._kernels_adaptive`, with the per-step coefficient rows of a table the host
+filled with :meth:`Plan.coefs <precond_theory.fast._plans.Plan.coefs>`), and after each update
+does what :func:`precond_theory.run`'s loop does at a step that is not a record point:
+
+* the gradient at the new iterate, :func:`quad_grad` (``g = A (x - x*)``, the quadratic family of
+  :mod:`precond_theory.problems.quadratic`); in "host GEMM" mode the driver stops after each update
+  with ``x - x*`` in a buffer, and the host multiplies by the shared ``A`` with NumPy (the very
+  product the reference takes);
+* ``min_grad_norm="every_step"``: :math:`\\|g\\|^2` per run (:func:`pairwise_sum_sq`, NumPy's
+  summation order) and the running minimum;
+* ``divergence="every_step"``: the scan of x (and of the norm when computed) of every run still
+  "ok"; a newly non-finite run ends the segment at that step so that the host's health code
+  classifies it (exact step, 0/0 at a zero gradient) as the reference does.
+
+Arguments shared by every driver (``W``, the work tuple): ``(G, A, xs, pidx, rbuf, gn, rmin, code, K)``
+with G ``(2, R, n)`` the current and previous gradients, A ``(P, n, n)``, xs ``(P, n)``, pidx
+``(R,)`` the problem index of each run, rbuf ``(R, n)``, gn and rmin ``(R,)``, code ``(R,)`` int8
+(0 = ok), K the typed constants 0 and 1; and the int tuple
+``O = (n_upd, grad_inside, grad_at_end, want_gn, want_min, scan)``.
+Each driver returns ``(updates applied, index of the current gradient in G)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from . import _kernels as kf
+from . import _kernels_adaptive as ka
+from ._kernels import JIT
+
+#: below this many elements NumPy's pairwise summation adds sequentially; up to the block size it
+#: uses eight accumulators (numpy/_core/src/umath/loops_utils.h.src)
+_PW_UNROLL = 8
+_PW_BLOCKSIZE = 128
+
+
+@njit(**JIT)
+def _block(a, lo, n, zero):
+    """NumPy's ``pairwise_sum`` of ``a[lo:lo+n]`` for n <= 128 (the same additions in the same order)."""
+    if n < _PW_UNROLL:
+        res = zero
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    stop = n - (n % 8)
+    while i < stop:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(**JIT)
+def _pairwise(a, lo, n, zero):
+    """NumPy's ``pairwise_sum``: blocks of at most 128, halves (rounded to a multiple of 8)
+    above; the recursion unrolled on an explicit stack (numba cannot cache recursive functions)."""
+    if n <= _PW_BLOCKSIZE:
+        return _block(a, lo, n, zero)
+    t_lo = np.empty(256, dtype=np.int64)
+    t_n = np.empty(256, dtype=np.int64)  # -1: add the top two values
+    vals = np.empty(128, dtype=a.dtype)
+    nt, nv = 1, 0
+    t_lo[0], t_n[0] = lo, n
+    while nt > 0:
+        nt -= 1
+        l, m = t_lo[nt], t_n[nt]
+        if m < 0:
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+        elif m <= _PW_BLOCKSIZE:
+            vals[nv] = _block(a, l, m, zero)
+            nv += 1
+        else:
+            m2 = m // 2
+            m2 -= m2 % 8
+            t_lo[nt], t_n[nt] = 0, -1
+            t_lo[nt + 1], t_n[nt + 1] = l + m2, m - m2
+            t_lo[nt + 2], t_n[nt + 2] = l, m2
+            nt += 3
+    return vals[0]
+
+
+@njit(**JIT)
+def pairwise_sum_sq(g, sq, zero):
+    """``np.sum(g * g, axis=-1)`` of one run ``g`` (1-D) bit for bit: NumPy's pairwise sum of
+    the squares (``sq`` is scratch space of g's size)."""
+    n = g.shape[0]
+    for i in range(n):
+        sq[i] = g[i] * g[i]
+    return _pairwise(sq, 0, n, zero)
+
+
+@njit(**JIT)
+def residual(x, xs, pidx, rbuf):
+    """``rbuf = x - x*`` (each run against its problem's minimiser)."""
+    R, n = x.shape
+    for r in range(R):
+        p = pidx[r]
+        for i in range(n):
+            rbuf[r, i] = x[r, i] - xs[p, i]
+
+
+@njit(**JIT)
+def quad_grad(x, A, xs, pidx, rbuf, out):
+    """``out = (x - x*) A`` row by row, summed over j in order (vectorized over the output
+    coordinate): :math:`g_i = (\\ldots(r_0 A_{0i} + r_1 A_{1i}) + \\ldots) + r_{n-1} A_{n-1,i}`."""
+    residual(x, xs, pidx, rbuf)
+    R, n = x.shape
+    for r in range(R):
+        Ap = A[pidx[r]]
+        o = out[r]
+        rj = rbuf[r, 0]
+        for i in range(n):
+            o[i] = rj * Ap[0, i]
+        for j in range(1, n):
+            rj = rbuf[r, j]
+            for i in range(n):
+                o[i] = o[i] + rj * Ap[j, i]
+
+
+@njit(**JIT)
+def after_update(x, W, O, i, cur):
+    """The work after update i (1-based) of a segment: True when the segment ends here."""
+    G, A, xs, pidx, rbuf, gn, rmin, code, K = W
+    n_upd, grad_inside, grad_at_end, want_gn, want_min, scan = O
+    if not grad_inside:  # the host multiplies rbuf by A, then calls :func:`post_grad`
+        residual(x, xs, pidx, rbuf)
+        return True
+    if i < n_upd or grad_at_end:
+        quad_grad(x, A, xs, pidx, rbuf, G[cur])
+    if i >= n_upd:
+        return True
+    return post_grad(x, W, O, cur)
+
+
+@njit(**JIT)
+def post_grad(x, W, O, cur):
+    """Norm, running minimum and scan at a step that is not a record point; True when a run
+    still "ok" turned non-finite (the host then takes this step)."""
+    G, A, xs, pidx, rbuf, gn, rmin, code, K = W
+    n_upd, grad_inside, grad_at_end, want_gn, want_min, scan = O
+    R, n = x.shape
+    g = G[cur]
+    if want_gn:
+        for r in range(R):
+            s = pairwise_sum_sq(g[r], rbuf[r], K[0])
+            gn[r] = s
+            if want_min and s < rmin[r]:
+                rmin[r] = s
+    if scan:
+        for r in range(R):
+            if code[r] != 0:
+                continue
+            if want_gn and not math.isfinite(gn[r]):
+                return True
+            for i in range(n):
+                if not math.isfinite(x[r, i]):
+                    return True
+    return False
+
+
+@njit(**JIT)
+def load(C, krow, T, i):
+    """The step-dependent coefficient rows of update i from the table T ``(L, len(krow), Rc)``."""
+    for t in range(krow.shape[0]):
+        C[krow[t], :] = T[i, t, :]
+
+
+# ------------------------------------------------------------------------- one driver per rule
+# Each: for i in updates: load the coefficients, run the rule's kernel on G[cur], then
+# :func:`after_update`.  F holds the kernel's flags (bools as 0/1), M the per-update modes.
+
+@njit(**JIT)
+def seg_sgd(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        kf.sgd_kernel(x, W[0][cur], S[0], C, K, F[0] != 0, M[i], F[1] != 0)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_heavy_ball(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        kf.heavy_ball_kernel(x, W[0][cur], S[0], C, K)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_ravine(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        kf.ravine_kernel(x, W[0][cur], S[0], C, K)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_signsgd(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        kf.signsgd_kernel(x, W[0][cur], S[0], C, K)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_lion(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        kf.lion_kernel(x, W[0][cur], S[0], C, K, F[0] != 0)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_rprop(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        kf.rprop_kernel(x, W[0][cur], S[0], S[1], C, K)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_adagrad(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        ka.adagrad_kernel(x, W[0][cur], S[0], C, K, F[0] != 0, F[1] != 0)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_rmsprop(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        ka.rmsprop_kernel(x, W[0][cur], S[0], S[1], S[2], C, K, F[0] != 0, F[1] != 0, F[2] != 0, F[3] != 0)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_adam(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        ka.adam_kernel(x, W[0][cur], S[0], S[1], S[2], C, K, F[0] != 0, F[1] != 0, F[2], F[3])
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_nadam(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        ka.nadam_kernel(x, W[0][cur], S[0], S[1], C, K, F[0] != 0, F[1] != 0)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+@njit(**JIT)
+def seg_adarem(x, S, C, K, F, krow, T, M, W, O, cur):
+    i = 0
+    while True:
+        load(C, krow, T, i)
+        ka.adarem_kernel(x, W[0][cur], S[0], S[1], C, K, F[0], F[1] != 0, F[2] != 0)
+        i += 1
+        cur = 1 - cur
+        if after_update(x, W, O, i, cur):
+            return i, cur
+
+
+#: kernel id of a plan (:attr:`Plan.kid`) -> its segment driver
+DRIVERS = {0: seg_sgd, 1: seg_heavy_ball, 3: seg_ravine, 4: seg_signsgd, 5: seg_lion, 6: seg_rprop,
+           7: seg_adagrad, 8: seg_rmsprop, 9: seg_adam, 10: seg_nadam, 11: seg_adarem}
+
+
+def as_int_tuple(values: tuple, size: int) -> tuple[int, ...]:
+    """Pad ``values`` with zeros to ``size`` ints (one tuple type for every driver call)."""
+    return tuple(int(v) for v in values) + (0,) * (size - len(values))
+
+
+__all__ = ["DRIVERS", "quad_grad", "pairwise_sum_sq", "residual", "post_grad", "as_int_tuple", "np"]

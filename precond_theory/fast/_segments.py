@@ -1,0 +1,185 @@
+"""Compiled segments: every step between two record points of :func:`precond_theory.run` in numba.
+
+:func:`compile_segment` returns a :class:`Segment` when the whole step can be compiled: a rule
+with a compiled update that queries the oracle at x (see :data:`._plans.QUERY_AT_X`), the exact
+oracle, and a quadratic of :mod:`precond_theory.problems.quadratic` (``grad = A (x - x*)``, single
+or batched, NumPy float32/float64).  Otherwise it returns the reason (``kernel="auto"`` records it
+in ``Trace.meta["kernel_fallback"]``; ``kernel="numba"`` raises it).
+
+The run loop (:mod:`precond_theory._loop.core`) calls :meth:`Segment.advance` after the work of a
+step k that returned to Python; the segment applies the updates k, k+1, ... and, between them,
+what the loop does at a step that is not a record point (gradient, norm and running minimum
+for ``min_grad_norm="every_step"``, the scan for ``divergence="every_step"``), and returns at
+the next record point (or at the end of a chunk of :data:`CHUNK` steps, or at the step where a
+run still "ok" turned non-finite) with the gradient there, as the oracle would have given it.
+The loop then does that step's work (norm, health, recording) with its own code.
+
+The gradient: for a problem whose ``A`` is shared by every run and large enough
+(:func:`host_gemm`), ``(x - x*) @ A`` is NumPy's own product, the very call the reference
+makes; otherwise :func:`._segment_kernels.quad_grad` sums over j in order (a rounding different
+from BLAS's, by at most the usual :math:`\\gamma_n |A||x - x^\\star|`).  The norm uses NumPy's
+pairwise summation order, so the running minimum is the reference's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _segment_kernels as sk
+
+__all__ = ["Segment", "compile_segment", "segment_reason", "host_gemm", "CHUNK"]
+
+#: the most updates one compiled call applies (bounds the coefficient table)
+CHUNK = 4096
+#: a shared A with at least this many multiply-adds per step is multiplied by NumPy (BLAS)
+GEMM_MIN_FLOPS = 1 << 15
+_SLOTS = 4  # state arrays and flags passed to every driver (padded)
+
+
+def host_gemm(problem: Any, n_runs: int) -> bool:
+    """True when the gradient is one NumPy product with the shared ``A`` (large problems)."""
+    return len(problem.A.shape) == 2 and n_runs * problem.dim * problem.dim >= GEMM_MIN_FLOPS
+
+
+def segment_reason(rule: Any, problem: Any, oracle: Any, x: Any) -> str | None:
+    """Why the steps of ``rule`` on ``problem`` cannot run as compiled segments (None if they can)."""
+    from ..oracles import Exact
+    from ..problems.quadratic import Quadratic
+    from . import not_covered_reason
+    from ._plans import PLANS, QUERY_AT_X
+
+    why = not_covered_reason(rule, x)
+    if why is not None:
+        return why
+    if type(problem) is not Quadratic:
+        return (f"problem {problem.name!r} ({type(problem).__name__}) has no compiled gradient (compiled segments "
+                "cover the quadratic family, problems.make_quadratic)")
+    if type(oracle) is not Exact:
+        return (f"oracle {getattr(oracle, 'name', type(oracle).__name__)!r} is not the exact oracle (its noise is "
+                "drawn on the host)")
+    if type(rule) not in QUERY_AT_X or PLANS[type(rule)].kid not in sk.DRIVERS:
+        return f"rule {rule.name!r} queries the oracle away from x (no compiled segment)"
+    if rule.needs_value or rule.needs_hvp:
+        return f"rule {rule.name!r} needs values or Hessian-vector products"
+    for name in ("A", "x_star"):
+        a = getattr(problem, name)
+        if not isinstance(a, np.ndarray) or a.dtype != x.dtype:
+            return f"problem.{name} is not a NumPy array of dtype {x.dtype}"
+    return None
+
+
+class Segment:
+    """Compiled segments of one run (built by :func:`compile_segment`)."""
+
+    name = "numba-segment"
+
+    def __init__(self, rule: Any, problem: Any, x: np.ndarray, *, min_grad_norm: str | None, every_step_scan: bool,
+                 steps: int) -> None:
+        from ._plans import PLANS
+
+        self.rule, self.problem, self.steps = rule, problem, steps
+        self.shape, self.dtype = tuple(x.shape), x.dtype
+        plan = PLANS[type(rule)](rule, x)
+        self.plan, self.R, self.n = plan, plan.R, plan.n
+        self.driver = sk.DRIVERS[plan.kid]
+        R, n = self.R, self.n
+        pb = tuple(problem.batch_shape)
+        self.pidx = np.ascontiguousarray(
+            np.broadcast_to(np.arange(max(1, int(np.prod(pb, dtype=np.int64)))).reshape(pb), self.shape[:-1])
+        ).reshape(R).astype(np.int64)
+        self.A = np.ascontiguousarray(problem.A).reshape(-1, n, n)
+        self.xs = np.ascontiguousarray(problem.x_star).reshape(-1, n)
+        self.gemm = host_gemm(problem, R)
+        self.G = np.empty((2, R, n), dtype=self.dtype)
+        self.rbuf = np.empty((R, n), dtype=self.dtype)
+        self.gn = np.empty(R, dtype=self.dtype)
+        self.want_gn = min_grad_norm == "every_step"
+        self.scan = bool(every_step_scan)
+        self.cur = 0
+        self.krow = plan.krow_index
+        self.F = sk.as_int_tuple(plan.flags, _SLOTS)
+        self.kernel_calls = 0
+
+    # ------------------------------------------------------------------------------ gradient
+    def _product(self, out: np.ndarray) -> None:
+        """out = rbuf @ A, shaped like the reference's ``(x - x*) @ A`` (NumPy's matmul)."""
+        np.matmul(self.rbuf.reshape(self.shape), self.A[0], out=out.reshape(self.shape))
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """The gradient at x (a new array), computed as the segments compute it."""
+        out = np.empty((self.R, self.n), dtype=self.dtype)
+        x2 = x.reshape(self.R, self.n)
+        if self.gemm:
+            sk.residual(x2, self.xs, self.pidx, self.rbuf)
+            self._product(out)
+        else:
+            sk.quad_grad(x2, self.A, self.xs, self.pidx, self.rbuf, out)
+        return out.reshape(self.shape)
+
+    def start(self, x: np.ndarray) -> np.ndarray:
+        """The gradient at x_0 (into the segment's buffer), as the oracle's first sample."""
+        self.cur = 0
+        self.G[0] = self.grad(x).reshape(self.R, self.n)
+        return self.G[0].reshape(self.shape)
+
+    # ------------------------------------------------------------------------------- segments
+    def advance(self, x: np.ndarray, state: Any, k: int, stop: int, running_min: Any, code: Any,
+                ) -> tuple[Any, int, Any, Any, Any]:
+        """Apply updates k, k+1, ... from the gradient of :meth:`start`/the last call, up to ``stop``.
+
+        Returns ``(state, k_new, g, g_prev, running_min)``: the step k_new the loop takes next
+        (``stop``, the end of a chunk, or a step where a run turned non-finite), the gradient there
+        (None at the last step of the run, where the loop evaluates what it needs) and at the
+        step before, and the running minimum of the squared gradient norm.
+        """
+        plan = self.plan
+        stop = min(stop, k + CHUNK)
+        L = stop - k
+        grad_at_end = stop < self.steps
+        T, M, scs = plan.table(k, L, plan.scalars(state))
+        bufs = plan.buffers(state)
+        views = [v for _, v in bufs]
+        views += [plan.dummy()] * (_SLOTS - len(views))
+        S = tuple(views)
+        rmin = np.array(running_min, dtype=self.dtype).reshape(self.R) if running_min is not None else self.gn * 0
+        code1 = np.ascontiguousarray(code).reshape(self.R)
+        W = (self.G, self.A, self.xs, self.pidx, self.rbuf, self.gn, rmin, code1, plan.K)
+        x2 = x.reshape(self.R, self.n)
+        want_min = running_min is not None
+        if not self.gemm:
+            O = (L, 1, int(grad_at_end), int(self.want_gn), int(want_min), int(self.scan))
+            i, self.cur = self.driver(x2, S, plan.C, plan.K, self.F, self.krow, T, M, W, O, self.cur)
+            self.kernel_calls += 1
+        else:
+            i = 0
+            while i < L:
+                O = (1, 0, 0, int(self.want_gn), int(want_min), int(self.scan))
+                _, self.cur = self.driver(x2, S, plan.C, plan.K, self.F, self.krow, T[i:i + 1], M[i:i + 1], W, O,
+                                          self.cur)
+                self.kernel_calls += 1
+                i += 1
+                if i == L and not grad_at_end:
+                    break
+                self._product(self.G[self.cur])
+                if i == L or sk.post_grad(x2, W, O, self.cur):
+                    break
+        k_new = k + i
+        new_state = plan.rebuild(state, k_new, scs[i - 1], bufs)
+        g = None if k_new == self.steps else self.G[self.cur].reshape(self.shape)
+        g_prev = self.G[1 - self.cur].reshape(self.shape)
+        return new_state, k_new, g, g_prev, (rmin.reshape(self.shape[:-1]) if want_min else None)
+
+    def __repr__(self) -> str:
+        return f"Segment({self.rule.name!r}, shape={self.shape}, dtype={self.dtype}, gemm={self.gemm})"
+
+
+def compile_segment(rule: Any, problem: Any, oracle: Any, x: Any, *, min_grad_norm: str | None,
+                    every_step_scan: bool, steps: int) -> Segment | str:
+    """A :class:`Segment` for this run, or the reason (a string) why there is none."""
+    why = segment_reason(rule, problem, oracle, x)
+    if why is not None:
+        return why
+    rule._check_hp_shapes(x)
+    return Segment(rule, problem, x, min_grad_norm=min_grad_norm, every_step_scan=every_step_scan, steps=steps)
