@@ -183,8 +183,9 @@ def _step(self, xp, g, state, x, **kw):          # a "code change": half the ste
     dx, new = orig(self, xp, g, state, x, **kw)
     return dx * 0.5, new
 cls._step = _step
-import precond_theory.fast as fast                # the compiled heavy-ball step would bypass _step
+import precond_theory.fast as fast                # the compiled heavy-ball step and segments would bypass _step
 fast.compile_step = lambda *a, **k: None
+fast.compile_segment = lambda *a, **k: "disabled by the test"
 lines = []
 run_sweep(SweepConfig.from_dict(tomllib.loads(sys.argv[1])), sys.argv[2], log=lines.append)
 print("\\n".join(lines))
