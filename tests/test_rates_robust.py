@@ -6,8 +6,9 @@ docs/rates.md."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from precond_theory.rates import fit_power_law
+from precond_theory.rates import fit_linear_rate, fit_power_law
 from precond_theory.verify.claims import Claim
 from precond_theory.verify.verdict import check_arrays
 
@@ -93,3 +94,17 @@ def test_small_calibration_that_the_former_window_fails():
     assert rate(tight, trans, "consistent", None, 12) >= 0.6
     assert rate(tight, trans, "consistent", "half", 12) <= 0.2
     assert rate(up, lambda kk: kk**-0.3, "violated", None, 13) >= 0.9
+
+
+def test_window_choices_are_checked():
+    k = grid(2e4)
+    y = k**-0.5
+    assert fit_power_law(k, y).window == fit_power_law(k, y, window="terminal").window
+    assert fit_power_law(k, y, window="all").window[0] == 1  # every usable record
+    assert 100 < fit_power_law(k, y, window="half").window[0] < 200  # upper half of log k: from sqrt(2e4)
+    with pytest.raises(ValueError, match="'terminal' applies to power laws"):
+        fit_linear_rate(np.arange(100.0), 0.9 ** np.arange(100.0), window="terminal")
+    with pytest.raises(ValueError, match="window must be None, 'auto', 'terminal', 'half', 'all'"):
+        fit_power_law(k, y, window="tail")
+    with pytest.raises(ValueError, match="window must be None"):
+        check_arrays(LOG_TEMPLATE, k, y, window="last")
