@@ -4,11 +4,15 @@ Three measurements, each interleaved in one process (one repeat of every contend
 median over rounds); torch is an optional benchmark dependency:
 
 * ``single``: one run, n = 10, 5,000 steps on a rotated quadratic, µs per step: ``run()`` with
-  the reference step, ``run(kernel="numba")`` when ``run`` has the hook, the compiled step in a
-  bare loop (``g = problem.grad(x); state = step(x, g, state, k)``: the floor a lean ``run()``
-  can reach) and a ``torch.optim`` loop (gradient ``A p - b`` by torch ops, ``opt.step()``);
-* ``sweep``: 1,000 learning rates at n = 100, µs per run-step: one batched ``run()`` against a
-  ``torch.optim`` loop over runs (a sample of runs, scaled);
+  the reference step, ``run(kernel="numba-step")`` (compiled update, loop in Python),
+  ``run(kernel="numba")`` (compiled segments: every step between record points in one compiled
+  call), the compiled step in a bare loop (``g = problem.grad(x); state = step(x, g, state, k)``)
+  and a ``torch.optim`` loop (gradient ``A p - b`` by torch ops, ``opt.step()``);
+* ``sweep``: 1,000 learning rates at n = 100, µs per run-step: one batched ``run()`` with each
+  kernel (``record="log"``, and the compiled segments recording only the first and last step,
+  as the torch loop records nothing) against a ``torch.optim`` loop over runs (a sample of runs,
+  scaled), and the floor of the gradient alone: one ``(runs, n) @ (n, n)`` product per step
+  (2 n^2 flops per run-step);
 * ``memory``: in a fresh process, a 10^4-run Adam sweep at n = 1,000 with ``record="log"``:
   peak RSS growth during ``run()`` against the bytes of x, the state and the recorded metrics.
 
@@ -25,7 +29,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import inspect  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -41,7 +44,7 @@ from precond_theory.fast import compile_step  # noqa: E402
 from precond_theory.problems import make_quadratic  # noqa: E402
 
 COMMAND = "python benchmarks/bench_run_overhead.py --json-dir docs/data"
-HAS_HOOK = "kernel" in inspect.signature(run).parameters
+KERNELS = {"run() reference": "reference", "run(kernel='numba-step')": "numba-step", "run(kernel='numba')": "numba"}
 RULES = {"sgd": dict(lr=0.005, momentum=0.9), "adam": dict(lr=0.01)}
 
 
@@ -90,9 +93,9 @@ def single(rounds: int, steps: int) -> dict:
     rows = []
     for name, kw in RULES.items():
         rule = rules.make(name, **kw)
-        c = {"run() reference": lambda: run(rule, problem, steps=steps, **({"kernel": "reference"} if HAS_HOOK else {}))}
-        if HAS_HOOK:
-            c["run(kernel='numba')"] = lambda: run(rule, problem, steps=steps, kernel="numba")
+        c = {label: (lambda kern=kern: run(rule, problem, steps=steps, kernel=kern)) for label, kern in KERNELS.items()}
+        for kern in KERNELS.values():
+            assert run(rule, problem, steps=2, kernel=kern).meta["kernel"].startswith(kern)  # compile; the path taken
         c["compiled step, bare loop"] = lambda: bare_loop(rule, problem, steps, x0)
         if A is not None:
             c["torch.optim loop"] = lambda: torch_loop(name, A, x0, steps, xs=problem.x_star)
@@ -104,8 +107,8 @@ def single(rounds: int, steps: int) -> dict:
             rows.append([name, k, f"{v:.1f}", f"{us.get('torch.optim loop', float('nan')) / v:.2f}"])
     return provenance.table(
         COMMAND, ["rule", "path", "µs per step", "torch loop / this"], rows, machine_line=machine(),
-        notes=f"n = 10 rotated quadratic (kappa = 100), {steps:,} steps, median of {rounds} interleaved "
-              f"rounds; run() kernel hook {'present' if HAS_HOOK else 'not yet on main when measured'}.")
+        notes=f"n = 10 rotated quadratic (kappa = 100), {steps:,} steps, record='log', median of {rounds} "
+              "interleaved rounds.")
 
 
 def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int = 10) -> dict:
@@ -116,11 +119,16 @@ def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int =
     rows = []
     for name in RULES:
         rule = rules.make(name, **dict(RULES[name], lr=lrs[:, None]))
-        c = {"batched run()": lambda: run(rule, problem, steps=steps)}
-        if HAS_HOOK:
-            c["batched run(kernel='numba')"] = lambda: run(rule, problem, steps=steps, kernel="numba")
-        c[f"torch.optim loop over runs ({sample} timed)"] = lambda: [torch_loop(name, A, x0, steps, float(lr), problem.x_star)
-                                                                     for lr in lrs[:sample]]
+        c = {f"batched {label}": (lambda kern=kern: run(rule, problem, steps=steps, kernel=kern))
+             for label, kern in KERNELS.items()}
+        c["batched run(kernel='numba'), record=[0, steps]"] = lambda: run(rule, problem, steps=steps, kernel="numba",
+                                                                          record=[0, steps])
+        for kern in KERNELS.values():
+            run(rule, problem, steps=2, kernel=kern)  # compile
+        X, out = np.random.default_rng(0).standard_normal((runs, n)), np.empty((runs, n))
+        c["gradient floor: (runs, n) @ A per step"] = lambda: [np.matmul(X, A, out=out) for _ in range(steps)]
+        c[f"torch.optim loop over runs ({sample} timed)"] = lambda: [
+            torch_loop(name, A, x0, steps, float(lr), problem.x_star) for lr in lrs[:sample]]
         t = interleaved(c, rounds)
         per = {k: v / (steps * (sample if k.startswith("torch") else runs)) * 1e6 for k, v in t.items()}
         torch_us = next(v for k, v in per.items() if k.startswith("torch"))
@@ -129,8 +137,9 @@ def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int =
             rows.append([name, k, f"{v:.3f}", f"{torch_us / v:.0f}x"])
     return provenance.table(
         COMMAND, ["rule", "path", "µs per run-step", "torch loop / this"], rows, machine_line=machine(),
-        notes=f"{runs} learning rates log-spaced in [1e-4, 1e-2], n = {n}, {steps} steps, median of {rounds} "
-              "interleaved rounds; the torch loop is timed on a sample of runs and scaled per run-step.")
+        notes=f"{runs} learning rates log-spaced in [1e-4, 1e-2], n = {n}, {steps} steps, record='log', median of "
+              f"{rounds} interleaved rounds; the torch loop is timed on a sample of runs and scaled per run-step; the "
+              f"gradient floor is NumPy's (runs, n) @ (n, n) product alone, {2 * n * n:,} flops per run-step.")
 
 
 MEMORY_CHILD = r"""
@@ -146,7 +155,7 @@ tr = run(rule, problem, steps=steps, record="log")
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 metrics = sum(v.nbytes for v in tr.metrics.values())
 print(json.dumps({"base_kib": base, "peak_kib": peak, "metrics_bytes": metrics, "array_bytes": runs * n * 8,
-                  "n_metrics": len(tr.metrics), "n_records": len(tr.steps)}))
+                  "n_metrics": len(tr.metrics), "n_records": len(tr.steps), "kernel": tr.meta["kernel"]}))
 """
 
 
@@ -165,7 +174,8 @@ def memory(runs: int, n: int, steps: int) -> dict:
         COMMAND, ["runs x n", "peak RSS growth (MiB)", "x + Adam state (MiB)", "recorded metrics (MiB)",
                   "growth in (runs, n) float64 arrays"], rows, machine_line=machine(),
         notes=f"Adam, float64, {steps} steps, record='log' ({m['n_records']} record points, {m['n_metrics']} "
-              "metrics); peak RSS from getrusage in a fresh process, minus the RSS before run().")
+              f"metrics), kernel {m['kernel']!r} (the default 'auto'); peak RSS from getrusage in a fresh process, "
+              "minus the RSS before run().")
 
 
 def main(argv: list[str] | None = None) -> None:

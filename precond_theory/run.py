@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -66,13 +67,20 @@ def _itemsize(dtype: Any) -> int:
 
 
 def _versions() -> dict[str, str]:
+    """Installed versions for ``meta["versions"]`` (read once per process: parsing package
+    metadata costs milliseconds, a noticeable share of a short run)."""
+    return dict(_versions_once())
+
+
+@functools.cache
+def _versions_once() -> tuple[tuple[str, str], ...]:
     out = {}
     for pkg in ("precond-theory", "numpy", "scipy", "array-api-compat"):
         try:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
 
 
 def run(

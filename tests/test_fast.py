@@ -31,17 +31,34 @@ NUMERIC = {
     "adam": {"wd": (0.0, 0.05)}, "amsgrad": {"wd": (0.0, 0.05)}, "adamw": {"wd": (0.0, 0.05)},
     "nadam": {"wd": (0.0, 0.05)}, "lion": {"wd": (0.0, 0.05)}, "signsgd": {"momentum": (0.0, 0.5)},
     "rprop": {"step_max": (50.0, 0.05)}, "adarem": {"wd": (0.0, 0.05)},
+    "adapgradm": {"power": (None, 0.5), "cap": (float("inf"), 0.7), "h0": (0.0, 2.0)},
+    "hadapgradm": {"switch_at": (None, 30), "gamma": (0.0, 0.5), "delta": (None, 0.05)},
 }
 #: classes sharing Adam's plan: their option grid is Adam's (tested there); here only their defaults
 FULL_GRID_ELSEWHERE = {"amsgrad", "adamw"}
 #: a larger learning rate than the default so that 100 steps move the iterate
 LR = {"sgd": 0.05, "heavy_ball": 0.05, "nesterov": 0.05, "ravine": 0.05, "adagrad": 0.1, "rmsprop": 0.01,
       "adam": 0.05, "amsgrad": 0.05, "adamw": 0.05, "nadam": 0.05, "lion": 0.01, "signsgd": 0.01, "rprop": 0.01,
-      "adarem": 0.05, "adamrag": 0.05}
+      "adarem": 0.05, "adamrag": 0.05, "adapgradm": 0.05, "hadapgradm": 0.05,
+      "soaa": 0.05}
+
+
+#: SOAA's six options crossed would be 64+ runs of a slow reference: its loss, ratio and radius
+#: options crossed, every other option varied one at a time
+SOAA_GRID = [dict(loss_order=a, fisher_ratio=b, radius_rule=c, total_steps=60)
+             for a in ("fold_then_ratio", "past_only") for b in ("ratio_of_sums", "sum_of_ratios")
+             for c in ("soaa", "tadam")] + [
+    dict(), dict(fisher_sums="per_block", blocks=(2, 3)), dict(fisher_sums="per_block", blocks=1,
+                                                               fisher_ratio="sum_of_ratios"),
+    dict(model="consistent"), dict(wd=0.05), dict(wd=0.05, wd_scaling="fixed"),
+    dict(radius_rule="tadam", gamma=0.25, total_steps=60, model="consistent")]
 
 
 def option_grid(cls: type) -> list[dict[str, Any]]:
-    """Every valid combination of the rule's Literal and bool fields and of its NUMERIC settings."""
+    """Every valid combination of the rule's Literal and bool fields and of its NUMERIC settings
+    (SOAA: :data:`SOAA_GRID`)."""
+    if cls.name == "soaa":
+        return [dict(kw, lr=LR["soaa"]) for kw in SOAA_GRID if _valid(cls, dict(kw, lr=LR["soaa"]))]
     hints = typing.get_type_hints(cls)
     axes: dict[str, tuple] = {}
     for f in dataclasses.fields(cls):
@@ -52,18 +69,26 @@ def option_grid(cls: type) -> list[dict[str, Any]]:
             axes[f.name] = (False, True)
     if cls.name in FULL_GRID_ELSEWHERE:  # same plan and options as adam: only its defaults and NUMERIC
         axes = {}
+    if cls.name == "hadapgradm":  # the estimates' options are adapgradm's (same kernel): here the switches
+        axes = {k: v for k, v in axes.items() if k in ("switch", "rescale_final_lr")}
     axes.update(NUMERIC.get(cls.name, {}))
     out = []
     for combo in itertools.product(*axes.values()):
         kw = dict(zip(axes, combo), lr=LR[cls.name])
         if redundant(kw):
             continue
-        try:
-            cls(**kw)
-        except ValueError:
-            continue
-        out.append(kw)
+        if _valid(cls, kw):
+            out.append(kw)
     return out
+
+
+def _valid(cls: type, kw: dict[str, Any]) -> bool:
+    """The rule accepts these options and has a compiled step for them (refusals: test_compile_step_refusals)."""
+    try:
+        rule = cls(**kw)
+    except ValueError:
+        return False
+    return not _plans.PLANS[cls].refusal(rule)
 
 
 def redundant(kw: dict[str, Any]) -> bool:
@@ -131,6 +156,12 @@ def gradient(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return g.astype(x.dtype)
 
 
+def loss(x: np.ndarray) -> np.ndarray:
+    """A loss per run for rules that read one (SOAA): the diagonal quadratic of :func:`gradient`."""
+    h = np.linspace(0.2, 3.0, x.shape[-1])
+    return (0.5 * np.sum(h * (x - 0.5) ** 2, axis=-1)).astype(x.dtype)
+
+
 def compare_trajectory(rule: Any, dtype: Any, ref_rule: Any = None, steps: int = STEPS) -> int:
     """Largest ulp distance, over ``steps`` steps, between one compiled step and the reference
     ``_step`` from the same (x, state); scalar state fields must agree exactly."""
@@ -144,10 +175,14 @@ def compare_trajectory(rule: Any, dtype: Any, ref_rule: Any = None, steps: int =
     worst = 0
     for k in range(steps):
         g = gradient(x, k, rng)
+        value = loss(x) if rule.needs_value else None
         x_in = x.copy()
-        dx, ref_state = ref_rule._step(np, g, state, x_in, lr=lr)
+        # a copy: the reference state may keep the input's arrays (SOAA's d_last = d), which the
+        # compiled step then updates in place
+        frozen = type(state)(*(a.copy() if isinstance(a, np.ndarray) else a for a in state))
+        dx, ref_state = ref_rule._step(np, g, frozen, x_in, lr=lr, value=value)
         x_ref = x_in + dx
-        state = step(x, g, state, k)
+        state = step(x, g, state, k, value=value)
         assert type(state) is type(ref_state)
         worst = max(worst, ulps(x, x_ref))
         for (name, a), b in zip(state_arrays(state).items(), ref_state):
@@ -220,14 +255,19 @@ def test_compile_step_returns_a_kernel_for_every_covered_rule():
 def test_compile_step_refusals():
     x = np.zeros(4)
     assert fast.compile_step(rules.Adam(), x, kernel="reference") is None
-    assert fast.compile_step(rules.make("soaa"), x) is None
-    with pytest.raises(ValueError, match="soaa"):
-        fast.compile_step(rules.make("soaa"), x, kernel="numba")
+    assert fast.compile_step(rules.make("apollo"), x) is None
+    with pytest.raises(ValueError, match="apollo"):
+        fast.compile_step(rules.make("apollo"), x, kernel="numba")
     assert fast.compile_step(rules.Adam(), x.astype(np.float16)) is None
     with pytest.raises(ValueError, match="dtype float16"):
         fast.compile_step(rules.Adam(), x.astype(np.float16), kernel="numba")
     with pytest.raises(ValueError, match="not a NumPy array"):
         fast.compile_step(rules.Adam(), [0.0, 1.0], kernel="numba")
+    for rule, option in ((rules.make("adapgradm", curvature="hutchinson"), "curvature='hutchinson'"),
+                         (rules.make("hadapgradm", switch="swats"), "switch='swats'")):
+        assert fast.compile_step(rule, x) is None
+        with pytest.raises(ValueError, match=option):
+            fast.compile_step(rule, x, kernel="numba")
     wrapped = rules.with_schedule(rules.Adam(), "cosine", total_steps=10)
     assert fast.compile_step(wrapped, x) is None
     with pytest.raises(ValueError, match="kernel must be"):

@@ -64,9 +64,12 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
             return segment.grad(z)
         return problem.grad(z, k) if online else problem.grad(z)
 
-    def value_at(z: Array, k: int) -> Array:
+    def value_at(z: Array, k: int, gz: Array = None) -> Array:
         extra_calls["value"] += 1
-        v = problem.value(z, k) if online else problem.value(z)
+        if segment is not None and gz is not None:  # f from the gradient there (no second product with A)
+            v = segment.value(z, gz)
+        else:
+            v = problem.value(z, k) if online else problem.value(z)
         if tuple(getattr(v, "shape", ())) != batch_shape:
             _bad_value(problem, v, z, batch_shape)
         return v
@@ -100,7 +103,7 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
             health.scan_step(k, x, gn, g_prev)
         if check:
             if not online:
-                fx = value if (value is not None and reuse) else value_at(x, k)
+                fx = value if (value is not None and reuse) else value_at(x, k, gx)
             health.scan_record(k, x, fx, gn)
             if is_rec:
                 recorder.record(rec_i, k, x, state, fx=fx, gn=gn, running_min=running_min, loss_sum=loss_sum)

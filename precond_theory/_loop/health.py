@@ -56,6 +56,7 @@ class Health:
         self.streak = xp.zeros(batch_shape, dtype=xp.int64)
         self.streak_start = xp.full(batch_shape, -1, dtype=xp.int64)
         self.f0 = None
+        self._floor: Any = None
 
     def _stamp(self, mask: Any, k: int, code: int) -> None:
         xp = self.xp
@@ -112,9 +113,11 @@ class Health:
     def _check_gap(self, k: int, fx: Any, gap: Any) -> None:
         xp = self.xp
         fs = self.f_star
-        scale = xp.maximum(xp.abs(xp.asarray(fs, dtype=fx.dtype) + xp.zeros_like(fx)), xp.abs(self.f0))
-        scale = xp.maximum(scale, xp.ones_like(scale))
-        wrong = gap < -self.tol_rel * scale
+        if self._floor is None:  # -sqrt(eps) max(1, |f*|, |f(x_0)|): fixed once f(x_0) is known
+            scale = xp.maximum(xp.abs(xp.asarray(fs, dtype=fx.dtype) + xp.zeros_like(fx)), xp.abs(self.f0))
+            scale = xp.maximum(scale, xp.ones_like(scale))
+            self._floor = -self.tol_rel * scale
+        wrong = gap < self._floor
         if bool(xp.any(wrong)):
             g = to_numpy(gap).reshape(-1)
             f = to_numpy(fx).reshape(-1)

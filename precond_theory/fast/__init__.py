@@ -13,10 +13,13 @@ step between two record points (gradient, update, norm, divergence scan) in one 
 (:mod:`._segments`, ``run(kernel="numba")``).
 
 Covered: ``sgd``, ``heavy_ball``, ``nesterov``, ``ravine``, ``adagrad``, ``rmsprop``, ``adam``,
-``amsgrad``, ``adamw``, ``nadam``, ``lion``, ``signsgd``, ``rprop``, ``adarem``, ``adamrag``, each
-with every option.  Not covered (reference path): ``soaa``, ``adapgradm``, ``hadapgradm``,
-``preconditioned``, ``apollo``, ``agd``, ``adabelief``, ``adabound``, ``swats`` and every wrapped
-rule (schedules, projections, weight-decay wrappers).
+``amsgrad``, ``adamw``, ``nadam``, ``lion``, ``signsgd``, ``rprop``, ``adarem``, ``adamrag``, ``soaa``, each
+with every option, and ``adapgradm``/``hadapgradm`` with every option but ``curvature="hutchinson"``
+and ``switch="swats"`` (refused naming the option: :meth:`._plan_base.Plan.refusal`).  Not covered
+(reference path): ``preconditioned``, ``apollo``, ``agd``, ``adabelief``, ``adabound``, ``swats``
+and every wrapped rule (schedules, projections, weight-decay wrappers).  Compiled segments cover
+the rules that query at x and have a segment driver (not ``soaa``, ``adapgradm``, ``hadapgradm``:
+their compiled update runs with the loop in Python).
 """
 
 from __future__ import annotations
@@ -62,9 +65,14 @@ def not_covered_reason(rule: Any, x: Any) -> str | None:
     if type(rule) not in PLANS:
         return (f"rule {getattr(rule, 'name', type(rule).__name__)!r} ({type(rule).__name__}) has no compiled step; "
                 f"covered: {', '.join(covered_rules())}")
+    why = PLANS[type(rule)].refusal(rule)
+    if why:
+        return f"rule {rule.name!r}: {why}"
     for f in dataclasses.fields(rule):
         v = getattr(rule, f.name)
         if isinstance(v, (bool, int, float, str, type(None))):
+            continue
+        if isinstance(v, tuple) and all(isinstance(e, int) for e in v):  # e.g. SOAA's blocks
             continue
         if not isinstance(v, (np.ndarray, np.generic)):
             return f"hyperparameter {f.name} is a {type(v).__name__}; compiled steps take Python numbers or NumPy arrays"

@@ -2,7 +2,7 @@
 
 A driver applies the updates k0, k0+1, ... of one rule (the very kernels of
 :mod:`._kernels`/:mod:`._kernels_adaptive`, with the per-step coefficient rows of a table the host
-filled with :meth:`Plan.coefs <precond_theory.fast._plans.Plan.coefs>`), and after each update
+filled with :meth:`Plan.coefs <precond_theory.fast._plan_base.Plan.coefs>`), and after each update
 does what :func:`precond_theory.run`'s loop does at a step that is not a record point:
 
 * the gradient at the new iterate, :func:`quad_grad` (``g = A (x - x*)``, the quadratic family of

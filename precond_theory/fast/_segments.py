@@ -59,8 +59,10 @@ def segment_reason(rule: Any, problem: Any, oracle: Any, x: Any) -> str | None:
     if type(oracle) is not Exact:
         return (f"oracle {getattr(oracle, 'name', type(oracle).__name__)!r} is not the exact oracle (its noise is "
                 "drawn on the host)")
-    if type(rule) not in QUERY_AT_X or PLANS[type(rule)].kid not in sk.DRIVERS:
+    if type(rule) not in QUERY_AT_X:
         return f"rule {rule.name!r} queries the oracle away from x (no compiled segment)"
+    if PLANS[type(rule)].kid not in sk.DRIVERS:
+        return f"rule {rule.name!r} has a compiled update but no compiled segment"
     if rule.needs_value or rule.needs_hvp:
         return f"rule {rule.name!r} needs values or Hessian-vector products"
     for name in ("A", "x_star"):
@@ -117,6 +119,14 @@ class Segment:
         else:
             sk.quad_grad(x2, self.A, self.xs, self.pidx, self.rbuf, out)
         return out.reshape(self.shape)
+
+    def value(self, x: np.ndarray, g: np.ndarray) -> Any:
+        """f(x) from the gradient g at x when g is NumPy's own product ``(x - x*) @ A``:
+        ``0.5 * sum((x - x*) * g) + f*``, the very operations of ``Quadratic.value`` (which would
+        multiply by A again), so bit for bit its value; else ``problem.value(x)``."""
+        if not self.gemm:
+            return self.problem.value(x)
+        return 0.5 * np.sum((x - self.problem.x_star) * g, axis=-1) + self.problem.f_star
 
     def start(self, x: np.ndarray) -> np.ndarray:
         """The gradient at x_0 (into the segment's buffer), as the oracle's first sample."""
