@@ -24,7 +24,8 @@ from precond_theory.fast import _plans, _segment_kernels, _segments  # noqa: E40
 from precond_theory.problems import from_functions, make_quadratic  # noqa: E402
 from precond_theory.problems.quadratic import Quadratic  # noqa: E402
 
-SEGMENT_RULES = sorted((c for c in _plans.PLANS if c in _plans.QUERY_AT_X), key=lambda c: c.name)
+SEGMENT_RULES = sorted((c for c in _plans.PLANS if c in _plans.QUERY_AT_X and _plans.PLANS[c].kid in
+                        _segment_kernels.DRIVERS), key=lambda c: c.name)
 LR = {"sgd": 0.02, "heavy_ball": 0.02, "ravine": 0.02, "adagrad": 0.1, "rmsprop": 0.01, "adam": 0.05,
       "amsgrad": 0.05, "adamw": 0.05, "nadam": 0.05, "lion": 0.01, "signsgd": 0.01, "rprop": 0.01, "adarem": 0.05}
 
@@ -126,7 +127,7 @@ def test_table_cache_gives_the_computed_table():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cls", SEGMENT_RULES, ids=lambda c: c.name)
 def test_segments_equal_compiled_step_every_option(cls, dtype):
-    """Bit for bit, every option, scalar and per-run hyperparameters, a single and a batched problem."""
+    """Bit for bit, every option (of the rules with a segment driver: SEGMENT_RULES), scalar and per-run hyperparameters, a single and a batched problem."""
     grid = option_grid(cls)
     single, batch3 = axis_aligned(dtype), axis_aligned(dtype, batched_problem=True)
     for kw in grid:
@@ -229,7 +230,7 @@ def test_the_segment_path_is_taken(monkeypatch):
 
 @pytest.mark.parametrize("case, match", [
     ("oracle", "oracle 'gaussian"), ("problem", "no compiled gradient"), ("rule", "queries the oracle away from x"),
-    ("wrapped", "no compiled step"),
+    ("wrapped", "no compiled step"), ("no driver", "has a compiled update but no compiled segment"),
 ])
 def test_kernel_numba_refuses_what_segments_cannot_take(case, match):
     p = make_quadratic(4, 10.0)
@@ -240,8 +241,10 @@ def test_kernel_numba_refuses_what_segments_cannot_take(case, match):
         p = from_functions(value=lambda x: 0.5 * np.sum(x * x, axis=-1), grad=lambda x: x * 1.0, dim=4)
     elif case == "rule":
         rule = rules.Nesterov(lr=0.05)
-    else:
+    elif case == "wrapped":
         rule = rules.with_schedule(rule, "cosine", total_steps=10)
+    else:
+        rule = rules.make("adapgradm", lr=0.05)
     with pytest.raises(ValueError, match="kernel='numba'") as err:
         run(rule, p, steps=5, kernel="numba", **kw)
     assert match in str(err.value)

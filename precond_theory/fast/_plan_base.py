@@ -187,7 +187,7 @@ class Plan:
         those of per-run hyperparameters are computed step by step, as the reference does."""
         if not self.per_run and not self.krows and self.static_mode is not None:
             return np.empty((L, 0, 1), dtype=self.dtype), np.full(L, self.static_mode, dtype=np.int64), [sc] * L
-        if not self.per_run:
+        if not self.per_run and self.krows:  # (modes alone are cheap: not cached)
             key = (type(self), repr(self.rule), str(self.dtype))
             return _cached_table(self, key, k0, L, sc)
         return self._compute_table(k0, L, sc)
