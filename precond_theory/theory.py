@@ -29,7 +29,7 @@ __all__ = [
     "nesterov_convex_bound", "nesterov_strongly_convex_parameters", "nesterov_strongly_convex_rate",
     "nesterov_strongly_convex_bound", "nesterov_min_grad_norm_rate",
     "adagrad_regret_bound", "sgd_nonconvex_step", "sgd_nonconvex_bound",
-    "adam_type_nonconvex", "amsgrad_regret", "amsgrad_nonconvex", "adam_regret_kingma_ba",
+    "adam_type_nonconvex", "amsgrad_regret", "amsgrad_regret_bound", "amsgrad_nonconvex", "adam_regret_kingma_ba",
     "preconditioned_gd_local_rate",
     "soaa_stated_rate", "adarem_stated_rate", "adamrag_stated_rate", "adapgradm_stated_rate",
     "hadapgradm_stated_rate", "ye_stated_rate", "seed_stated_rates",
@@ -568,6 +568,59 @@ def amsgrad_regret() -> StatedRate:
                       "R_T = O(sqrt(T log T)) (O(sqrt T) for sparse gradients)",
                       ("online convex", "bounded feasible set", "bounded gradients", "alpha_t = alpha/sqrt(t)"),
                       "Reddi, Kale, Kumar, ICLR 2018, Theorem 4")
+
+
+def amsgrad_regret_bound(T: Number, D_inf: Number, G_inf: Number, dim: Number, lr: Number, b1: Number = 0.0,
+                         b2: Number = 0.999) -> Number:
+    r"""Reddi, Kale and Kumar's explicit regret bound of AMSGrad with :math:`\alpha_t = \alpha/\sqrt t`.
+
+    **Problem class**: convex losses on a set of ℓ∞-diameter :math:`D_\infty`, gradients with
+    :math:`\|g_t\|_\infty \le G_\infty`, dimension d.
+
+    **Algorithm**: AMSGrad (Algorithm 2 of [1]) with :math:`\alpha_t = \alpha/\sqrt t`
+    (``rules.with_schedule(rules.make("amsgrad", lr=alpha, b1=b1, b2=b2), "inverse_sqrt")``),
+    constant :math:`\beta_{1t} = \beta_1`, :math:`\gamma = \beta_1/\sqrt{\beta_2} < 1`.
+
+    **Guarantee** ([1], Theorem 4, with :math:`\hat v_{t,i}^{1/2} \le G_\infty` and
+    :math:`\|g_{1:T,i}\|_2 \le G_\infty\sqrt T`):
+
+    .. math:: R_T \le dG_\infty\Bigl[\frac{D_\infty^2\sqrt T}{\alpha(1-\beta_1)}
+              + \frac{D_\infty^2\beta_1}{2\alpha(1-\beta_1)}\sum_{t\le T}\sqrt t
+              + \frac{\alpha\sqrt{1+\log T}\,\sqrt T}{(1-\beta_1)^2(1-\gamma)\sqrt{1-\beta_2}}\Bigr],
+
+    with :math:`\sum_{t\le T}\sqrt t \le \frac23(T+1)^{3/2}` used for the middle term (zero at
+    :math:`\beta_1 = 0`; a constant :math:`\beta_1 > 0` makes it grow like :math:`T^{3/2}`, which
+    is why [1]'s Corollary 1 takes a decaying :math:`\beta_{1t}`).  Refused: ``lr <= 0``,
+    ``b1`` outside [0, 1), ``b2`` outside (0, 1), :math:`\beta_1 \ge \sqrt{\beta_2}`, T < 1.
+
+    References
+    ----------
+    .. [1] S. J. Reddi, S. Kale, S. Kumar, "On the convergence of Adam and beyond", ICLR 2018,
+           arXiv:1904.09237, Theorem 4.
+    """
+    fn = "amsgrad_regret_bound"
+    _require(fn, "D_inf", D_inf, 0.0, float("inf"), lo_open=True)
+    _require(fn, "G_inf", G_inf, 0.0, float("inf"))
+    _require(fn, "lr", lr, 0.0, float("inf"), lo_open=True)
+    _require(fn, "b1", b1, 0.0, 1.0, hi_open=True)
+    _require(fn, "b2", b2, 0.0, 1.0, lo_open=True, hi_open=True)
+    _require(fn, "T", T, 1.0, float("inf"))
+    gamma = b1 / _sqrt(b2)
+    _require(fn, "b1/sqrt(b2)", gamma, 0.0, 1.0, hi_open=True, why="the theorem needs beta1 < sqrt(beta2)")
+    if _is_sympy(T):
+        import sympy
+
+        log = sympy.log
+    elif isinstance(T, (int, float)):
+        import math
+
+        log = math.log
+    else:
+        log = array_namespace(T).log
+    first = D_inf**2 * _sqrt(T) / (lr * (1 - b1))
+    middle = D_inf**2 * b1 / (2 * lr * (1 - b1)) * (2 * (T + 1) ** 1.5 / 3)
+    last = lr * _sqrt(1 + log(T)) * _sqrt(T) / ((1 - b1) ** 2 * (1 - gamma) * _sqrt(1 - b2))
+    return dim * G_inf * (first + middle + last)
 
 
 def adam_regret_kingma_ba() -> StatedRate:

@@ -111,3 +111,19 @@ def test_insensitive_mutants_need_known_names_and_a_reason_and_are_listed_not_ru
     assert rows["b1_zero"].status == "insensitive" and rows["b1_zero"].note == "GD has no b1"
     assert rows["b1_zero"].cells()[6] == "cannot detect" and not rows["b1_zero"].meets_target
     assert rows["lr_x0.5"].meets_target and rows["lr_x0.5"].cells()[6] == "met"
+
+
+def test_mutants_that_would_change_nothing_are_not_applicable():
+    gd = rules.make("sgd", lr=0.1)  # momentum 0: halving or flipping it changes nothing
+    for name in ("momentum_x0.5", "extrapolation_flipped"):
+        with pytest.raises(MutantNotApplicable, match="unchanged"):
+            apply_mutant(name, gd)
+    projected = rules.with_projection(rules.make("adagrad", lr=0.5), box=(-1.0, 1.0))
+    with pytest.raises(MutantNotApplicable, match="no schedule to drop"):
+        apply_mutant("schedule_dropped", projected)
+    pre = rules.make("preconditioned", lr=0.1, diag=np.array([1.0, 2.0]))
+    assert apply_mutant("preconditioner_dropped", pre).diag is None
+    with pytest.raises(MutantNotApplicable, match="no fixed preconditioner"):
+        apply_mutant("preconditioner_dropped", rules.make("preconditioned", lr=0.1))
+    ada = apply_mutant("ema_for_sum", rules.make("adagrad", lr=0.5))
+    assert (ada.name, ada.b1, ada.b2, ada.lr) == ("adam", 0.0, 0.1, 0.5)

@@ -51,6 +51,7 @@ class Context:
     claimed_rate: float | None = None
     trace: Any = None
     env: dict[str, Any] = field(default_factory=dict)
+    bound: str | None = None
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,40 @@ def _fixed_preconditioner(ctx: Context) -> tuple[bool | None, str]:
     return ok, f"rule {base.name!r}" + ("" if ok else " (preconditioner changes along the run)")
 
 
+def _bound_parameters(ctx: Context) -> tuple[bool | None, str]:
+    # the explicit bound's theorem is stated for these hyperparameters only: its function refuses others
+    import dataclasses
+    import inspect
+
+    from .. import theory
+
+    if ctx.bound is None or not ctx.rules:
+        return None, "no explicit bound or no rule given"
+    fn = getattr(theory, ctx.bound)
+    args: dict[str, Any] = {}
+    for r in ctx.rules:
+        base, _ = unwrap(r)
+        hyper = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)} if dataclasses.is_dataclass(base) else {}
+        for name in inspect.signature(fn).parameters:
+            if name in ("k", "T"):
+                args[name] = 1.0
+            elif name in hyper and isinstance(hyper[name], (int, float, np.ndarray)) and not isinstance(hyper[name], bool):
+                args[name] = hyper[name]
+            elif ctx.env.get(name) is not None:
+                args[name] = ctx.env[name]
+            elif name in ("dist0_sq", "f_gap0"):  # data of the run: any admissible value tests the parameters
+                args[name] = 1.0
+        try:
+            fn(**args)
+        except ValueError as exc:
+            return False, str(exc)
+        except TypeError:
+            return None, f"{ctx.bound} cannot be evaluated before running"
+    used = ", ".join(f"{k} = {_fmt(float(np.max(v)))}" for k, v in args.items() if k not in ("k", "T", "dist0_sq",
+                                                                                             "f_gap0"))
+    return True, f"{ctx.bound} accepts {used}"
+
+
 ASSUMPTIONS: dict[str, Assumption] = {a.name: a for a in (
     Assumption("convex", "f (each f_t online) is convex: the problem declares mu >= 0", _convex),
     Assumption("strongly_convex", "f is mu-strongly convex with mu > 0", _strongly_convex),
@@ -275,6 +310,9 @@ ASSUMPTIONS: dict[str, Assumption] = {a.name: a for a in (
                _not_strongly_convex),
     Assumption("smooth", "f is L-smooth with a finite, known L", _smooth),
     Assumption("step_le_1_over_L", "the (base) step satisfies lr <= 1/L", lambda c: _step(c, 1.0, False)),
+    Assumption("step_le_1_over_3L", "the (base) step satisfies lr <= 1/(3L)", lambda c: _step(c, 1.0 / 3.0, False)),
+    Assumption("bound_parameters", "the rule's hyperparameters are those the explicit bound's theorem is stated for "
+               "(its theory function accepts them)", _bound_parameters),
     Assumption("step_lt_2_over_L", "the (base) step satisfies lr < 2/L", lambda c: _step(c, 2.0, True)),
     Assumption("horizon_gg_kappa", f"the horizon is at least {HORIZON_FACTOR:g} time constants (1/|log rho| of "
                "the claimed rate, else kappa = L/mu): shorter runs see a transient, not the rate", _horizon),

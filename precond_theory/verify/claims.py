@@ -26,8 +26,8 @@ __all__ = ["Claim", "Setup", "KNOWN_METRICS", "DECAYING_METRICS", "catalog", "ge
            "claims_from_dict", "evaluate_expression"]
 
 #: Metric names a claim may refer to (the metrics ``run`` records).
-KNOWN_METRICS = ("f", "f_gap", "grad_norm_sq", "min_grad_norm_sq", "dist_sq", "loss_sum", "regret",
-                 "precond_min", "precond_max", "precond_spread")
+KNOWN_METRICS = ("f", "f_gap", "grad_norm_sq", "min_grad_norm_sq", "avg_grad_norm_sq", "dist_sq", "loss_sum",
+                 "regret", "precond_min", "precond_max", "precond_spread")
 #: Metrics that a converging method drives to 0.
 DECAYING_METRICS = ("f_gap", "grad_norm_sq", "min_grad_norm_sq", "dist_sq")
 
@@ -81,7 +81,10 @@ class Claim:
     ----------
     metric : str
         One of :data:`KNOWN_METRICS` (``f_gap``, ``grad_norm_sq``, ``min_grad_norm_sq``,
-        ``dist_sq``, ``regret``, ...).
+        ``dist_sq``, ``regret``, ...); ``avg_grad_norm_sq`` is
+        :math:`\frac1k\sum_{t<k}\|\nabla f(x_t)\|^2` per run, derived by the verifier from
+        ``grad_norm_sq`` recorded at every step (Ghadimi and Lan's quantity: the expected squared
+        gradient at a uniformly drawn iterate).
     order : float, optional
         Power ``p`` in ``metric ≈ C k^p (log k)^q`` (``shape="power"``; required then, except for
         ``kind="limit"``).  Regret claims have ``p = 0.5``.

@@ -9,7 +9,8 @@ from typing import Any
 
 from .claims import Claim, Setup, evaluate_expression
 
-__all__ = ["Instance", "setup_instance", "build_problem", "build_oracle", "problem_env", "setup_rule_factory"]
+__all__ = ["Instance", "setup_instance", "build_problem", "build_oracle", "problem_env", "oracle_env",
+           "preconditioner_env", "setup_rule_factory"]
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,63 @@ def _float(v: Any) -> float | None:
 
 
 def problem_env(problem: Any) -> dict[str, Any]:
-    """The constants expressions may use: ``L``, ``mu``, ``kappa``, ``dim``."""
+    """The constants expressions and explicit bounds may use: ``L``, ``mu``, ``kappa``, ``dim``, and
+    for online problems on a box, ``D_inf`` (its l-infinity diameter) and, for Reddi et al.'s
+    problems, ``G_inf`` (the largest |gradient|, ``scale * max(C, 1)``)."""
     L, mu = _float(getattr(problem, "L", None)), _float(getattr(problem, "mu", None))
-    return {"L": L, "mu": mu, "kappa": (L / mu) if (L is not None and mu) else None,
-            "dim": getattr(problem, "dim", None)}
+    env = {"L": L, "mu": mu, "kappa": (L / mu) if (L is not None and mu) else None,
+           "dim": getattr(problem, "dim", None)}
+    fs = getattr(problem, "feasible_set", None)
+    if getattr(problem, "online", False) and fs is not None and fs.kind == "box":
+        import numpy as np
+
+        env["D_inf"] = float(np.max(np.asarray(fs.hi, dtype=float) - np.asarray(fs.lo, dtype=float)))
+        C, scale = _float(getattr(problem, "C", None)), _float(getattr(problem, "scale", None))
+        if C is not None and scale is not None and hasattr(problem, "coefficient"):
+            env["G_inf"] = scale * max(C, 1.0)
+    return env
+
+
+def oracle_env(oracle: Any, problem: Any) -> dict[str, Any]:
+    r"""``sigma``: the square root of the oracle's :math:`\mathbb E\|g - \nabla f\|^2` (0 for exact
+    gradients; Gaussian oracles only: other laws' variance depends on the point)."""
+    import math
+
+    if oracle is None:
+        return {"sigma": 0.0}
+    params = getattr(oracle, "params", {}) or {}
+    if getattr(oracle, "name", "") == "gaussian" and "variance" in params:
+        v = float(params["variance"])
+        total = v if params.get("scope", "total") == "total" else v * int(getattr(problem, "dim", 1))
+        return {"sigma": math.sqrt(total)}
+    return {}
+
+
+def preconditioner_env(problem: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """For a fixed preconditioner ``diag`` or ``matrix`` in ``params`` and a quadratic ``problem``:
+    ``lam_min_M``, ``lam_max_M`` and ``kappa_M``, the extreme eigenvalues and condition number of
+    :math:`M^{1/2} H M^{1/2}` (``conditioning.preconditioned_spectrum``); empty otherwise."""
+    import numpy as np
+
+    A = getattr(problem, "A", None)
+    diag, matrix = params.get("diag"), params.get("matrix")
+    if A is None or (diag is None and matrix is None) or isinstance(diag, str) or isinstance(matrix, str):
+        return {}
+    from ..conditioning import preconditioned_spectrum
+
+    H = np.asarray(A, dtype=float)
+    rep = (preconditioned_spectrum(H, np.asarray(diag, dtype=float)) if diag is not None
+           else preconditioned_spectrum(H, M=np.asarray(matrix, dtype=float)))
+    eigs = np.asarray(rep.eigs, dtype=float)
+    lo, hi = float(eigs.min()), float(eigs.max())
+    return {"lam_min_M": lo, "lam_max_M": hi, "kappa_M": hi / lo}
+
+
+_CONSTANTS = ("L", "mu", "kappa", "dim", "T", "pi", "sigma", "D_inf", "G_inf", "lam_min_M", "lam_max_M", "kappa_M")
 
 
 def _is_choice(v: str) -> bool:
-    return v.replace("_", "").isalpha() and v not in ("L", "mu", "kappa", "dim", "T", "pi")
+    return v.replace("_", "").isalpha() and v not in _CONSTANTS
 
 
 def setup_rule_factory(claim: Claim, problem: Any) -> Callable[[int | None], Any]:
@@ -103,7 +153,7 @@ def setup_rule_factory(claim: Claim, problem: Any) -> Callable[[int | None], Any
     from .. import rules
 
     setup: Setup = claim.setup
-    env = problem_env(problem)
+    env = {**problem_env(problem), **preconditioner_env(problem, setup.rule_params)}
 
     def make(T: int | None) -> Any:
         e = dict(env, T=T)

@@ -60,8 +60,28 @@ def _get(rule: Any, name: str) -> Any:
     return getattr(rule, name)
 
 
+def _unchanged(r: Any, field: str, new: Any) -> None:
+    import numpy as np
+
+    cur = _get(r, field)
+    if np.array_equal(np.asarray(cur), np.asarray(new)):
+        raise MutantNotApplicable(f"rule {r.name!r} has {field} = {cur!r}: the mutant would leave it unchanged")
+
+
 def _scale(field: str, factor: float) -> Callable[[Any], Any]:
-    return lambda r: _replace(r, **{field: _get(r, field) * factor})
+    def t(r: Any) -> Any:
+        new = _get(r, field) * factor
+        _unchanged(r, field, new)
+        return _replace(r, **{field: new})
+    return t
+
+
+def _flip(field: str) -> Callable[[Any], Any]:
+    def t(r: Any) -> Any:
+        new = -_get(r, field)
+        _unchanged(r, field, new)
+        return _replace(r, **{field: new})
+    return t
 
 
 def _set(field: str, value: Any, *, unless: Callable[[Any], bool] | None = None) -> Callable[[Any], Any]:
@@ -86,14 +106,17 @@ def _sign_flip(rule: Any) -> Any:
 def _drop_schedule(rule: Any) -> Any:
     from ..rules.wrappers import WithSchedule
 
+    found = []
+
     def strip(r: Any) -> Any:
         if isinstance(r, WithSchedule):
+            found.append(r)
             return strip(r.inner)
         if hasattr(r, "inner"):
             return dataclasses.replace(r, inner=strip(r.inner))
         return r
     out = strip(rule)
-    if out is rule:
+    if not found:  # (a projection wrapper is rebuilt, but nothing changed)
         raise MutantNotApplicable(f"rule {rule.name!r} has no schedule to drop")
     return out
 
@@ -114,6 +137,12 @@ def _ema_for_sum(r: Any) -> Any:
     if r.name != "adagrad":
         raise MutantNotApplicable(f"rule {r.name!r} has no accumulated sum of squared gradients (AdaGrad's)")
     return rules.make("adam", lr=_get(r, "lr"), b1=0.0, b2=0.1, eps=_get(r, "eps"))
+
+
+def _drop_preconditioner(r: Any) -> Any:
+    if _get(r, "diag") is None and _get(r, "matrix") is None:
+        raise MutantNotApplicable(f"rule {r.name!r} has no fixed preconditioner to drop")
+    return _replace(r, diag=None, matrix=None)
 
 
 def _unbounded(r: Any) -> Any:
@@ -137,11 +166,12 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
     Mutant("ema_for_max", "AMSGrad's max replaced by the plain EMA (Adam)", _set("amsgrad", False)),
     Mutant("max_for_ema", "the EMA replaced by AMSGrad's max", _set("amsgrad", True)),
     Mutant("no_extrapolation", "the extrapolation (momentum on the iterates) removed", _set("momentum", 0.0)),
-    Mutant("extrapolation_flipped", "the extrapolation's sign flipped",
-           lambda r: _replace(r, momentum=-_get(r, "momentum"))),
+    Mutant("extrapolation_flipped", "the extrapolation's sign flipped", _flip("momentum")),
     Mutant("ema_for_sum", "AdaGrad's sum of squared gradients replaced by an EMA (RMSprop: Adam with b1 = 0, "
            "b2 = 0.1, Reddi et al.'s 1/(1+C^2) at C = 3)", _ema_for_sum),
     Mutant("unbounded_preconditioner", "the preconditioner bounds removed (cap = inf, delta = None)", _unbounded),
+    Mutant("preconditioner_dropped", "the fixed preconditioner M replaced by the identity (plain GD at the same "
+           "step)", _drop_preconditioner),
     Mutant("replace_sgd", "the rule replaced by plain SGD with the same lr", _replace_by("sgd")),
     Mutant("replace_signsgd", "the rule replaced by signSGD with the same lr", _replace_by("signsgd")),
 )}

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import assumptions as _assumptions
 from .claims import Claim, _check_horizons
-from .instances import _float, problem_env, setup_instance, setup_rule_factory
+from .instances import _float, oracle_env, preconditioner_env, problem_env, setup_instance, setup_rule_factory
 from .verdict import RateCheck, as_claim, check_arrays, claimed_rate
 
 __all__ = ["check", "check_claim", "MinOfMean", "rule_hyperparameters"]
@@ -84,12 +84,25 @@ def _measure(claim: Claim, *, problem: Any, rules_: list[Any], oracle: Any, step
     except ValueError:
         rate = None
     c = _assumptions.Context(problem=problem, rules=rules_, oracle=oracle, steps=steps, claimed_rate=rate,
-                             trace=trace, env=ctx)
+                             trace=trace, env=ctx, bound=claim.bound)
     return _assumptions.measure(claim.assumptions, c)
 
 
+def _running_average(g: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(1/k) sum_{t<k} g_t`` per run at about 60 log-spaced k (and the last), from records at
+    every step 0..K (``record="all"``); refused otherwise."""
+    K = int(steps[-1]) if steps.size else 0
+    if steps.size < 2 or not np.array_equal(steps, np.arange(K + 1)):
+        raise ValueError("metric 'avg_grad_norm_sq' needs grad_norm_sq recorded at every step 0..K (run with "
+                         "record='all')")
+    avg = np.cumsum(g, axis=0)[:-1] / np.arange(1, K + 1)[:, None]  # row k-1: mean of g_0..g_{k-1}
+    ks = np.unique(np.concatenate([np.round(np.geomspace(1, K, 60)).astype(int), [K]]))
+    return ks.astype(float), avg[ks - 1]
+
+
 def check(claim: Claim | str, trace: Any, *, rule: Any = None, problem: Any = None, oracle: Any = None,
-          window: Any = None, level: float = 0.95, n_boot: int = 1000, seed: int = 0) -> RateCheck:
+          window: Any = None, level: float = 0.95, n_boot: int = 1000, seed: int = 0,
+          context: dict[str, Any] | None = None) -> RateCheck:
     r"""Check a claim on a :class:`~precond_theory.trace.Trace` (runs of the batch as replicates).
 
     Every run of the trace is treated as a replicate of the same experiment: slice a sweep (e.g.
@@ -99,7 +112,10 @@ def check(claim: Claim | str, trace: Any, *, rule: Any = None, problem: Any = No
     actual hyperparameters; without them those assumptions are reported as not measured.
 
     ``min_grad_norm_sq`` claims are estimated as :math:`\min_{t\le k}` of the mean over runs of
-    ``grad_norm_sq`` (min E, the theorems' quantity), when ``grad_norm_sq`` was recorded.
+    ``grad_norm_sq`` (min E, the theorems' quantity), when ``grad_norm_sq`` was recorded;
+    ``avg_grad_norm_sq`` claims as :math:`\frac1k\sum_{t<k}\|\nabla f(x_t)\|^2` per run (the
+    trace must hold ``grad_norm_sq`` at every step).  ``context``: further constants for the claim's
+    expressions and bound (e.g. the setup's ``kappa_M``); they override those of the problem.
 
     Verdicts: see :mod:`precond_theory.verify.verdict` and ``docs/claims.md``.
     """
@@ -107,17 +123,22 @@ def check(claim: Claim | str, trace: Any, *, rule: Any = None, problem: Any = No
     if claim.horizon == "per_horizon":
         raise ValueError(f"claim {claim.name or '(unnamed)'} is about min over t <= T with a step that depends on T: "
                          "check it with check_claim(..., horizons=[...]), which runs one trajectory per horizon")
+    source = "grad_norm_sq" if claim.metric == "avg_grad_norm_sq" else claim.metric
     try:
-        y = trace.metric(claim.metric)
+        y = trace.metric(source)
     except KeyError:
-        raise ValueError(f"metric {claim.metric!r} was not recorded in this trace; recorded: "
+        raise ValueError(f"metric {source!r} was not recorded in this trace; recorded: "
                          f"{', '.join(sorted(trace.metrics))}") from None
     ctx = _context_from_trace(trace)
     if problem is not None:
         ctx.update({k: v for k, v in problem_env(problem).items() if v is not None})
+        ctx.update(oracle_env(oracle, problem))
+    ctx.update(context or {})
     scale = abs(ctx["f_star"]) if (claim.metric in ("f", "f_gap") and ctx.get("f_star") is not None) else None
     steps = np.asarray(trace.steps, dtype=float)
     y = np.asarray(y, dtype=float).reshape(len(steps), -1)
+    if claim.metric == "avg_grad_norm_sq":
+        steps, y = _running_average(y, np.asarray(trace.steps))
     curve = None
     div = np.asarray(trace.diverged).reshape(-1)
     if claim.metric == "min_grad_norm_sq" and "grad_norm_sq" in trace.metrics and y.shape[1] > 1:
@@ -169,6 +190,8 @@ def _stack_rules(rules_T: list[Any]) -> Any:
 
 
 def _record_steps(steps: int, claim: Claim) -> Any:
+    if claim.metric == "avg_grad_norm_sq":
+        return "all"
     if claim.shape == "linear":
         pts = np.unique(np.concatenate([np.arange(min(steps, 10) + 1),
                                         np.round(np.geomspace(10, max(steps, 10), 60)).astype(int),
@@ -225,9 +248,11 @@ def check_claim(claim: Claim | str, rule: Any = None, problem: Any = None, *, or
     claim = as_claim(claim)
     setup = claim.setup
     from_setup = problem is None
+    setup_env: dict[str, Any] = {}
     if problem is None:
         inst = setup_instance(claim)
         problem = inst.problem
+        setup_env = preconditioner_env(problem, setup.rule_params)  # the setup's constants, not a mutant's
         if oracle is None:
             oracle = inst.oracle
         if x0 is None:
@@ -250,7 +275,7 @@ def check_claim(claim: Claim | str, rule: Any = None, problem: Any = None, *, or
         raise ValueError(f"seeds={seeds}: a stochastic oracle needs at least two seeds, because the interval "
                          "uses runs as replicates")
     S = int(seeds) if oracle is not None else 1
-    early = _outside_before_running(claim, rule, problem, oracle, steps, horizons, setup, from_setup)
+    early = _outside_before_running(claim, rule, problem, oracle, steps, horizons, setup, from_setup, setup_env)
     if early is not None:  # a field-measured assumption fails: nothing to run
         return ([early] if replicates is not None else early) if not return_trace else (early, None)
     if replicates is not None:
@@ -258,7 +283,7 @@ def check_claim(claim: Claim | str, rule: Any = None, problem: Any = None, *, or
             raise ValueError(f"replicates must be a positive integer; got replicates={replicates!r}")
     G = int(replicates) if (replicates is not None and oracle is not None) else 1
     groups = [np.arange(g * S, (g + 1) * S) for g in range(G)]
-    env = problem_env(problem)
+    env = {**problem_env(problem), **oracle_env(oracle, problem), **setup_env}
     if horizons is not None:
         horizons = _check_horizons(horizons)
         if claim.horizon != "per_horizon":
@@ -290,16 +315,16 @@ def check_claim(claim: Claim | str, rule: Any = None, problem: Any = None, *, or
                  oracle=oracle, record=_record_steps(int(steps), claim), seed=seed)
     if G == 1:
         rcs = [check(claim, tr, rule=rule, problem=problem, oracle=oracle, window=window, level=level, n_boot=n_boot,
-                     seed=seed)]
+                     seed=seed, context=setup_env)]
     else:
         rcs = [check(claim, _slice_trace(tr, cols), rule=rule, problem=problem, oracle=oracle, window=window,
-                     level=level, n_boot=n_boot, seed=seed) for cols in groups]
+                     level=level, n_boot=n_boot, seed=seed, context=setup_env) for cols in groups]
     out = rcs if replicates is not None else rcs[0]
     return (out, tr) if return_trace else out
 
 
 def _outside_before_running(claim: Claim, rule: Any, problem: Any, oracle: Any, steps: Any, horizons: Any,
-                            setup: Any, from_setup: bool) -> RateCheck | None:
+                            setup: Any, from_setup: bool, setup_env: dict[str, Any]) -> RateCheck | None:
     """An inconclusive RateCheck when an assumption measurable without running (problem constants,
     rule fields) fails; None otherwise (the run's trace may still fail others)."""
     from ..rules.base import AbstractRule
@@ -317,7 +342,7 @@ def _outside_before_running(claim: Claim, rule: Any, problem: Any, oracle: Any, 
             return None
         rules_ = [rule]
         n = steps if steps is not None else (setup.steps if (setup is not None and from_setup) else None)
-    ctx = problem_env(problem)
+    ctx = {**problem_env(problem), **oracle_env(oracle, problem), **setup_env}
     measured = _measure(claim, problem=problem, rules_=rules_, oracle=oracle, steps=n, ctx=ctx, trace=None)
     if not any(m.holds is False for m in measured):
         return None

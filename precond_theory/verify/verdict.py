@@ -99,7 +99,7 @@ def claimed_rate(claim: Claim, context: dict[str, Any]) -> float | None:
     """The claim's per-step factor evaluated on the problem constants (None: "some rate < 1")."""
     if claim.rate is None:
         return None
-    env = {k: context.get(k) for k in ("L", "mu", "kappa", "dim")}
+    env = {k: context.get(k) for k in ("L", "mu", "kappa", "dim", "kappa_M", "lam_min_M", "lam_max_M")}
     r = evaluate_expression(claim.rate, env)
     if not 0 < r < 1:
         raise ValueError(f"claim {claim.name or '(unnamed)'}: rate {claim.rate!r} evaluates to {r!r}, not in (0, 1)")
@@ -154,7 +154,8 @@ def check_arrays(claim: Claim | str, k: Any, y: Any, *, diverged: Any = None, ep
         if d.any():
             div_note = f"{int(d.sum())} of {d.size} runs diverged (non-finite iterates)"
             if d.all() or replicate_curve is not None:
-                verdict = "violated" if claim.decaying else "inconclusive"
+                # a non-finite metric refutes a decay and exceeds any finite explicit bound
+                verdict = "violated" if (claim.decaying or claim.bound is not None) else "inconclusive"
                 return RateCheck(verdict=verdict, reason=div_note + ("; nothing left to fit" if d.all() else ""),
                                  n_runs=d.size, **base)
             y = y[:, ~d]
@@ -435,7 +436,7 @@ def _bound_verdict(claim, k, y, ctx, hyper, base, notes, div_note, *, level, win
                                     scale=scale, min_points=min_points, replicate_curve=replicate_curve,
                                     terminal=terminal)
     over = lo > bound * (1 + rtol)
-    if div_note and claim.decaying:
+    if div_note and (claim.decaying or claim.bound is not None):
         verdict, why = "violated", div_note
     elif over.any():
         i = int(np.argmax(over))
