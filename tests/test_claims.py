@@ -257,7 +257,6 @@ def test_cli_check_file_and_errors(tmp_path):
                         (["check", "gd_convex", "--mutant", "lr_x3"], "unknown mutant 'lr_x3'"),
                         (["check", "gd_convex", "--replicates", "3"], "--replicates applies to --power only"),
                         (["check", "gd_convex", "--power", "--mutant", "sign_flip"], "give one of them"),
-                        (["check", "ye_preconditioned_local"], "has no setup"),
                         (["check", "sgd_nonconvex", "--horizons", "100,0,400"], "got horizon 0"),
                         (["check", "sgd_nonconvex", "--horizons", "100,x"], "comma-separated"),
                         (["check", "sgd_constant_noise_limit", "--seeds", "1"], "at least two seeds")):
