@@ -43,3 +43,14 @@ def test_replicates_of_a_trajectory_claim_use_disjoint_runs():
     rcs, tr = check_claim("sgd_constant_noise_limit", steps=50, seeds=2, replicates=3, return_trace=True, n_boot=50)
     seeds = np.asarray(tr.meta["seeds"]).ravel()
     assert len(rcs) == 3 and seeds.size == 6 and len(np.unique(seeds)) == 6
+
+
+def test_min_of_mean_of_a_trajectory_is_the_running_minimum_of_the_means_of_any_runs():
+    from precond_theory.verify.runner import MinOfMean
+
+    g = np.random.default_rng(0).random((40, 7))
+    fast = MinOfMean.of_trajectory(g)
+    slow = MinOfMean([g[: i + 1] for i in range(40)])
+    idx = np.array([0, 3, 3, 6, 2])
+    assert np.array_equal(fast(), slow()) and np.array_equal(fast(idx), slow(idx))
+    assert fast()[5] == min(g[t].mean() for t in range(6)) and fast.n_tests == 40

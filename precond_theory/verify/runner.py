@@ -31,8 +31,20 @@ class MinOfMean:
         self.n_runs = blocks[0].shape[1]
         #: distinct records behind the blocks (nested prefixes of one trajectory share them)
         self.n_tests = int(n_tests) if n_tests is not None else sum(len(b) for b in blocks)
+        self._full: np.ndarray | None = None
+
+    @classmethod
+    def of_trajectory(cls, g: np.ndarray) -> MinOfMean:
+        """Blocks ``g[:i+1]``, the records t <= k_i of one trajectory (n_records, R): the curve is the
+        running minimum of the per-record means (the same numbers, without a loop over records)."""
+        out = cls([g[: i + 1] for i in range(len(g))], n_tests=len(g))
+        out._full = g
+        return out
 
     def __call__(self, idx: Any = None) -> np.ndarray:
+        if self._full is not None:
+            g = self._full if idx is None else self._full[:, idx]
+            return np.minimum.accumulate(g.mean(axis=1))
         if idx is None:
             return np.array([float(np.min(b.mean(axis=1))) for b in self.blocks])
         return np.array([float(np.min(b[:, idx].mean(axis=1))) for b in self.blocks])
@@ -144,7 +156,7 @@ def check(claim: Claim | str, trace: Any, *, rule: Any = None, problem: Any = No
     if claim.metric == "min_grad_norm_sq" and "grad_norm_sq" in trace.metrics and y.shape[1] > 1:
         g = np.asarray(trace.metric("grad_norm_sq"), dtype=float).reshape(len(steps), -1)
         if not (div >= 0).any():
-            curve = MinOfMean([g[: i + 1] for i in range(len(steps))], n_tests=len(steps))
+            curve = MinOfMean.of_trajectory(g)
             y = curve()[:, None]
     measured = _measure(claim, problem=problem, rules_=[rule] if rule is not None else [], oracle=oracle,
                         steps=int(steps.max()) if steps.size else None, ctx=ctx, trace=trace)
