@@ -84,3 +84,30 @@ def test_every_rule_claim_declares_mutants_and_false_claims_none():
             assert not c.mutants, name
         else:
             assert c.mutants, f"{name} names rule {c.setup.rule!r} but declares no mutant to reject"
+
+
+def test_cli_power_jobs_gives_the_same_rows_as_one_process(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from precond_theory.cli import app
+
+    f = tmp_path / "two.toml"
+    body = ('metric = "dist_sq"\nshape = "linear"\nkind = "upper_bound"\nmutants = ["lr_x0.5", "sign_flip"]\n'
+            'setup = {{ rule = "sgd", rule_params = {{ lr = "{lr}" }}, steps = 300, problem = {{ name = "quadratic", '
+            'dim = 5, kappa = 10.0 }} }}\n')
+    f.write_text("[a]\n" + body.format(lr="1/L") + "\n[b]\n" + body.format(lr="0.5/L"))
+    tables = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"p{jobs}.json"
+        r = CliRunner().invoke(app, ["check", "--file", str(f), "--power", "--replicates", "2", "--jobs", jobs,
+                                     "--json", str(out)])
+        assert r.exit_code == 0, r.output
+        tables.append(json.loads(out.read_text()))
+    assert tables[0]["rows"] == tables[1]["rows"] and len(tables[0]["rows"]) == 6
+    assert "--jobs 2" in tables[1]["command"] and "--jobs" not in tables[0]["command"]
+    for args, match in ((["check", "--file", str(f), "--power", "--jobs", "0"], "--jobs must be a positive integer"),
+                        (["check", "--file", str(f), "--jobs", "2"], "--jobs applies to --power only")):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2 and match in r.output, r.output

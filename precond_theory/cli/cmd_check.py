@@ -69,6 +69,8 @@ def check(
     power: bool = typer.Option(False, "--power", help="Rejection rate of each declared mutant and acceptance rate "
                                "of the unmutated rule over --replicates replicates."),
     replicates: int = typer.Option(20, "--replicates", help="Replicates of the experiment for --power."),
+    jobs: int = typer.Option(1, "--jobs", help="Claims measured in parallel worker processes for --power (the rows "
+                             "do not depend on it)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the table as docs-table JSON."),
     pep: bool = typer.Option(False, "--pep", help="Theory bound, exact worst case by performance estimation and "
                              "empirical worst, side by side, at N = --horizons (default 1,2,4,8); fixed-step claims."),
@@ -102,6 +104,10 @@ def check(
             raise ValueError("--power measures the declared mutants; --mutant checks one: give one of them")
         if not power and replicates != 20:
             raise ValueError("--replicates applies to --power only")
+        if isinstance(jobs, bool) or jobs < 1:
+            raise ValueError(f"--jobs must be a positive integer; got {jobs}")
+        if not power and jobs != 1:
+            raise ValueError("--jobs applies to --power only")
         for cname, c in claims.items():
             if c.setup is None:
                 raise ValueError(f"claim {cname!r} has no setup, so there is nothing to run: add a [{cname}.setup] "
@@ -112,8 +118,9 @@ def check(
         opts = "".join(f" --{k} {v if k != 'horizons' else horizons}" for k, v in kw.items())
         command = f"precond-theory check {target}{opts}" + (f" --json {json_out}" if json_out else "")
         if power:
+            jobs_opt = f"--jobs {jobs} " if jobs != 1 else ""
             _power(claims, kw, replicates, level, json_out, command.replace("check ", f"check --power --replicates "
-                                                                              f"{replicates} ", 1))
+                                                                              f"{replicates} {jobs_opt}", 1), jobs)
             return
         from .._progress import progress_bar
         from ..verify.runner import check_claim
@@ -160,25 +167,38 @@ def _print_results(results: list[tuple[str, Any]]) -> None:
                       highlight=False, soft_wrap=True)
 
 
-def _power(claims: dict[str, Any], kw: dict[str, Any], replicates: int, level: float, json_out: Path | None,
-           command: str) -> None:
+def _power_rows(claim: Any, replicates: int, level: float, kw: dict[str, Any]) -> list[Any]:
     from ..verify.power import power
 
+    return power(claim, replicates=replicates, level=level, **kw)
+
+
+def _power(claims: dict[str, Any], kw: dict[str, Any], replicates: int, level: float, json_out: Path | None,
+           command: str, jobs: int = 1) -> None:
     columns = ["claim", "rule", "replicates", "rate", f"{100 * level:g}% interval",
                f"one-sided {100 * level:g}% lower bound", "target", "verdicts", "first miss / reason"]
     t = Table(title=f"power over {replicates} replicates (rejection of each mutant, acceptance of the rule)")
     for col in columns:
         t.add_column(col, overflow="fold")
     rows = []
+    pool = None
+    if jobs > 1:  # one claim per task; each claim's runs keep their own seeds, so the rows do not depend on jobs
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(claims)))
+        futures = {n: pool.submit(_power_rows, c, replicates, level, kw) for n, c in claims.items()}
     for cname, c in claims.items():
         console.print(f"[bold]{escape(cname)}[/]: unmutated + {', '.join(c.mutants) or 'no declared mutants'}"
                       + (f"; outside: {', '.join(c.outside)}" if c.outside else "")
                       + (f"; insensitive (not run): {', '.join(c.insensitive)}" if c.insensitive else ""),
                       highlight=False)
-        for r in power(c, replicates=replicates, level=level, **kw):
+        got = futures[cname].result() if pool is not None else _power_rows(c, replicates, level, kw)
+        for r in got:
             cells = r.cells()
             rows.append([f"`{cells[0]}`", *cells[1:8], cells[8].replace("|", "/")[:160]])
             t.add_row(*[escape(x) for x in cells])
+    if pool is not None:
+        pool.shutdown()
     console.print(t)
     if json_out is not None:
         _write_json(json_out, command, columns, rows,
