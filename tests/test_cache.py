@@ -147,6 +147,20 @@ def test_stale_keys_code_versions_and_config(tmp_path, monkeypatch):
                                                                                      "01_heavy_ball_0000.parquet")]
 
 
+def test_parts_of_an_older_format_are_not_reused(tmp_path, monkeypatch):
+    # format 2: the runs take their seeds from run(seed=...); parts written under format 1 (same
+    # config, code and versions) hold runs from other starts and must not be reused
+    monkeypatch.setattr(store_mod, "FORMAT", store_mod.FORMAT - 1)
+    sweep(tmp_path)
+    monkeypatch.undo()
+    table, lines = sweep(tmp_path)
+    assert lines == [f"recomputed parts/{n}: stale (key format changed)" for n in ("00_adam_0000.parquet",
+                                                                                  "01_heavy_ball_0000.parquet")]
+    assert table.attrs["sweep"]["computed"] == 2 and table.attrs["sweep"]["cached"] == 0
+    _, lines = sweep(tmp_path)
+    assert not lines
+
+
 def test_key_covers_each_field():
     cfg = small()
     chunk = plan_chunks(cfg)[1]

@@ -3,6 +3,7 @@ hyperparameters, resumption, and clear errors for malformed configs."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -41,17 +42,58 @@ def test_builtin_config_loads():
     assert cfg.name == "default" and len(cfg.rules) >= 5 and len(cfg.seeds) >= 3
 
 
+def _assert_rows_are_single_runs(table, cfg, problem, equal):
+    """Each (rule, configuration, seed) of a sweep table against ``run(rule, problem, seed=s)``."""
+    from precond_theory.sweep import configurations
+
+    n = 0
+    for i, spec in enumerate(cfg.rules):
+        fixed = {k: v for k, v in spec.items() if k != "name" and not isinstance(v, list)}
+        for c, vals in enumerate(configurations(spec)):
+            for seed in cfg.seeds:
+                direct = run(rules.make(spec["name"], **fixed, **vals), problem, steps=cfg.steps, record=cfg.record,
+                             seed=seed)
+                rows = table[(table.rule_index == i) & (table.config == c) & (table.seed == seed)]
+                rows = rows.sort_values("stop_val")
+                for k, v in vals.items():
+                    assert (rows[f"p_solver_{k}"] == v).all()
+                np.testing.assert_array_equal(rows.stop_val.to_numpy(), direct.steps)
+                for m in ("f_gap", "grad_norm_sq", "dist_sq"):
+                    equal(rows[f"objective_{m}"].to_numpy(), direct.metrics[m])
+                n += 1
+    return n
+
+
+def test_sweep_rows_are_single_runs_with_their_seed_bitwise(tmp_path):
+    d = __import__("tomllib").loads(SMALL)
+    d["problem"]["rotate"] = False  # elementwise arithmetic: batched and single runs agree bitwise
+    d["seeds"] = [0, 5]  # not the batch positions 0, 1: the seed of a run is its seed, not its place
+    d["rules"][1]["momentum"] = [0.5, 0.9]
+    cfg = SweepConfig.from_dict(d)
+    table = run_sweep(cfg, tmp_path)
+    p = make_quadratic(4, 10.0, rotate=False, seed=3)
+    assert _assert_rows_are_single_runs(table, cfg, p, np.testing.assert_array_equal) == 10
+    first = table[table.stop_val == 0].groupby("seed").objective_dist_sq.first()
+    assert first[0] != first[5]  # the seeds start apart
+    # a sweep that drew its own starts (x* + N(0, I), format 1) is told apart by this comparison
+    x0 = np.asarray(p.x_star) + np.random.default_rng(5).standard_normal(4)
+    other = run(rules.make("adam", lr=0.01), p, steps=cfg.steps, record=cfg.record, x0=x0)
+    rows = table[(table.rule_index == 0) & (table.config == 0) & (table.seed == 5)].sort_values("stop_val")
+    assert not np.array_equal(rows.objective_f_gap.to_numpy(), other.metrics["f_gap"])
+
+
 def test_sweep_batches_lists_and_matches_direct_runs(tmp_path):
     cfg = SweepConfig.from_dict(__import__("tomllib").loads(SMALL))
     table = run_sweep(cfg, tmp_path)
     adam = table[table.solver_name == "adam"]
     assert adam.run.nunique() == 6 and sorted(adam.p_solver_lr.unique()) == [0.01, 0.1, 0.3]
-    # the sweep's heavy-ball rows equal a direct run from the same start x0 = x* + N(0, I) (seed 1)
+    # a rotated quadratic: batched matrix products may differ from single ones in the last bit
     p = make_quadratic(4, 10.0, rotate=True, seed=3)
-    x0 = np.asarray(p.x_star) + np.random.default_rng(1).standard_normal(4)
-    direct = run(rules.make("heavy_ball", lr=0.05, momentum=0.5), p, steps=40, x0=x0, record=10)
-    hb = table[(table.solver_name == "heavy_ball") & (table.seed == 1)].sort_values("stop_val")
-    np.testing.assert_allclose(hb.objective_f_gap.to_numpy(), direct.metrics["f_gap"], rtol=1e-12)
+
+    def close(a, b):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+
+    assert _assert_rows_are_single_runs(table, cfg, p, close) == 8
     assert (tmp_path / "table.parquet").is_file()
     back = pd.read_parquet(tmp_path / "table.parquet")
     assert list(back.columns) == list(table.columns) and len(back) == len(table)
@@ -129,7 +171,7 @@ def test_summary_is_per_configuration_and_matches_direct_runs(tmp_path):
     assert s.configuration.tolist()[:5] == [f"lr={v:g}" for v in (0.01, 0.02, 0.05, 0.1, 0.2)]
     assert s.configuration.tolist()[5:] == ["lr=0.02 momentum=0.3", "lr=0.02 momentum=0.6",
                                             "lr=0.05 momentum=0.3", "lr=0.05 momentum=0.6"]
-    # independent reference: single runs per configuration and seed from x* + N(0, I)
+    # independent reference: single runs per configuration and seed (run(seed=s))
     p = make_quadratic(5, 20.0, seed=2)
     for row in s.itertuples():
         spec = dict(cfg.rules[row.rule_index])
@@ -139,22 +181,28 @@ def test_summary_is_per_configuration_and_matches_direct_runs(tmp_path):
             hps[k] = float(v)
         finals = []
         for seed in cfg.seeds:
-            x0 = np.asarray(p.x_star) + np.random.default_rng(seed).standard_normal(5)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DivergenceWarning)
-                tr = run(rules.make(spec["name"], **hps), p, steps=60, x0=x0, record=[60])
+                tr = run(rules.make(spec["name"], **hps), p, steps=60, record=[60], seed=seed)
             finals.append(float(tr.metrics["f_gap"][-1]))
         np.testing.assert_allclose(row.median, np.median(finals), rtol=1e-9)
         np.testing.assert_allclose([row.q25, row.q75], np.quantile(finals, [0.25, 0.75]), rtol=1e-9)
         assert row.diverged == (3 if row.configuration == "lr=0.2" else 0)
-    ax = plot_sweep(table, cfg, "f_gap")
-    labels = ax.get_legend_handles_labels()[1]
-    assert labels == [f"sgd lr={v:g}" for v in (0.01, 0.02, 0.05, 0.1, 0.2)] + [
-        "heavy_ball lr=0.02 momentum=0.3", "heavy_ball lr=0.02 momentum=0.6", "heavy_ball lr=0.05 momentum=0.3",
-        "heavy_ball lr=0.05 momentum=0.6"]
-    import matplotlib.pyplot as plt
+    # the saved figure has one median line and one legend entry per row of the summary
+    from precond_theory.plotting import save_figure
 
-    plt.close(ax.figure)
+    save_figure(plot_sweep(table, cfg, "f_gap"), tmp_path / "fig.svg", formats=["svg"])
+    svg = (tmp_path / "fig.svg").read_text()
+    assert len(re.findall(r'<g id="median-\d+"', svg)) == len(s) == 9
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    want = [f"{r.rule}, " + ", ".join(kv.replace("=", " = ") for kv in r.configuration.split())
+            + (f" [{r.diverged}/{r.runs} diverged]" if r.diverged else "") for r in s.itertuples()]
+    assert want[:2] == ["sgd, lr = 0.01", "sgd, lr = 0.02"] and want[-1] == "heavy_ball, lr = 0.05, momentum = 0.6"
+    assert [t for t in texts if t.startswith(("sgd", "heavy_ball"))] == want
+    # the figure's grouping is the summary's; plot_convergence's grouping arguments are refused by name
+    for bad in ({"by": "config"}, {"label": "configuration"}, {"group_by": ["p_solver_lr"]}):
+        with pytest.raises(TypeError, match=f"plot_sweep does not take {next(iter(bad))}"):
+            plot_sweep(table, cfg, "f_gap", **bad)
 
 
 def test_summary_counts_diverged_runs(tmp_path):

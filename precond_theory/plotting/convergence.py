@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .style import (FONT_PT, fidelity_label, line_style, metric_label, paper_figure, paper_style,
+from .style import (FONT_PT, fidelity_label, format_value, line_style, metric_label, paper_figure, paper_style,
                     round_off_floor)
 
 __all__ = ["plot_convergence", "run_matrix", "median_band", "place_legend", "mark_diverged"]
@@ -90,9 +90,7 @@ def _swept_columns(table: Any, rule_key: str) -> list[str]:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.3g}"
-    return str(v)
+    return format_value(v)
 
 
 def plot_convergence(table: Any, *, metric: str = "f_gap", group_by: Sequence[str] | None = None,
@@ -194,7 +192,7 @@ def _draw(ax, table, col, metric, keys, group_by, label, logx, logy, q, dtype, f
             ax.fill_between(x, lo, hi, color=st["color"], alpha=0.2, lw=0)
         every = max(1, len(x) // 6)
         (h,) = ax.plot(x, med, color=st["color"], ls=st["ls"], marker=st["marker"], markevery=(i % every, every),
-                       lw=1.2, label=text)
+                       lw=1.2, label=text, gid=f"median-{i}")
         n_div = int(np.sum(d >= 0))
         if n_div:
             div_total += n_div

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["WIDTHS", "FONT_PT", "TITLE_PT", "PALETTE", "FORMATS", "paper_style", "paper_figure", "line_style",
-           "fidelity_label", "metric_label", "round_off_floor", "save_figure"]
+           "fidelity_label", "metric_label", "round_off_floor", "save_figure", "format_value"]
 
 #: Figure widths in inches: one column and a full page (two columns) of a two-column paper.
 WIDTHS = {"single": 3.25, "double": 6.75}
@@ -123,6 +123,16 @@ def line_style(i: int, fidelity: str | None = None) -> dict[str, Any]:
     return st
 
 
+def format_value(v: Any) -> str:
+    """A hyperparameter value for labels: ``f"{v:g}"`` when that reads back as the same number,
+    else the shortest exact form (``repr``), so distinct values never share a label."""
+    if isinstance(v, (float, np.floating)) and not isinstance(v, bool):
+        v = float(v)
+        short = f"{v:g}"
+        return short if float(short) == v or v != v else repr(v)
+    return str(v)
+
+
 def fidelity_label(label: str, fidelity: str | None) -> str:
     """``label`` with " (RECON)" appended for RECON rules."""
     return f"{label} (RECON)" if str(fidelity).lower() == "recon" else label
@@ -215,7 +225,10 @@ def save_figure(fig_or_ax: Any, path: str | os.PathLike, *, formats: Sequence[st
             order = sorted(fmts, key=lambda f: f != "png")  # the layout is computed by the first save
             for i, fmt in enumerate(order):
                 if i == 1 and fig.get_layout_engine() is not None:
-                    fig.set_layout_engine("none")  # keep the positions found; no second layout pass
+                    # keep the positions the first save found: no layout engine at all (its
+                    # placeholder, set_layout_engine("none"), still makes savefig draw twice)
+                    with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+                        fig.set_layout_engine(None)
                 target = path.with_suffix("." + fmt)
                 fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
                 os.close(fd)

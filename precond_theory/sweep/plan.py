@@ -5,7 +5,9 @@ slowest), numbered ``config = 0, 1, ...``.  A chunk is a contiguous range of con
 one rule with **all** seeds: one batched call over ``(configurations in the chunk) x seeds``.
 Its rows get sweep-wide indices (``rule_index``, ``config``, ``run = config * n_seeds + seed
 position``), so a table does not depend on which process or executor computed which chunk.
-Runs start from ``x0 = x_star + N(0, I)`` drawn on the host from each seed.
+Each run gets its seed through ``run(..., seed=...)`` (an integer array over the batch): its start
+is ``problem.sample_x0(seed)`` and its oracle streams are keyed by the seed, so a sweep row is
+the single run ``run(rule, problem, steps=..., record=..., seed=s)`` of its configuration.
 """
 
 from __future__ import annotations
@@ -86,12 +88,6 @@ def plan_chunks(cfg: SweepConfig, chunk_size: int | None = None) -> list[Chunk]:
     return out
 
 
-def start_points(problem: Any, seeds: tuple[int, ...]) -> np.ndarray:
-    """``x0 = x_star + N(0, I)`` per seed, drawn on the host (shape ``(n_seeds, n)``)."""
-    host_star = np.asarray(problem.x_star) if problem.x_star is not None else np.zeros(problem.dim)
-    return np.stack([host_star + np.random.default_rng(s).standard_normal(problem.dim) for s in seeds])
-
-
 def compute_chunk(chunk: Chunk) -> Any:
     """Run one chunk (one batched ``run`` call) and return its rows as a DataFrame."""
     from ..run import run
@@ -114,8 +110,9 @@ def compute_chunk(chunk: Chunk) -> Any:
         rule = rules.make(chunk.spec["name"], **hps)
     else:
         rule, _ = rule_from_spec(flat, n_seeds)
-    x0 = start_points(problem, chunk.seeds)[None, :, :]
-    trace = run(rule, problem, steps=chunk.steps, x0=x0, record=chunk.record)
+    # the seed of run (configuration c, seed position j) is seeds[j]: start and oracle streams as a single run
+    seeds = np.asarray(chunk.seeds, dtype=np.int64)
+    trace = run(rule, problem, steps=chunk.steps, record=chunk.record, seed=seeds[None, :] if keys else seeds)
     frame = trace.to_frame()
     frame = frame.drop(columns=[c for c in frame.columns if c.startswith("batch_")])
     local = frame["run"].to_numpy()  # index into the (m, n_seeds) batch

@@ -33,7 +33,10 @@ __all__ = ["code_hash", "dependency_versions", "live_fingerprint", "part_key", "
            "write_frame", "read_verified", "clean_orphans", "META_KEY"]
 
 META_KEY = b"precond_theory"
-FORMAT = 1
+#: What a part's numbers mean, beyond its config: bumped when the same chunk would compute different
+#: numbers.  2: runs get their seeds through ``run(seed=...)`` (start ``sample_x0(seed)`` and seeded
+#: oracle streams); format-1 parts started at ``x_star + N(0, I)`` with seeds 0, 1, ... of the batch.
+FORMAT = 2
 _NUMERIC_DEPS = ("numpy", "scipy", "array-api-compat", "numba", "pandas", "pyarrow")
 
 

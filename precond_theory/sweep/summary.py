@@ -8,11 +8,26 @@ from typing import Any
 from .config import SweepConfig, swept_keys
 from .plan import configurations
 
-__all__ = ["summarize", "configuration_labels", "describe_sweep", "plot_sweep"]
+__all__ = ["summarize", "configuration_labels", "describe_sweep", "plot_sweep", "grouping"]
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    from ..plotting.style import format_value
+
+    return format_value(v)
+
+
+def grouping(cfg: SweepConfig) -> list[str]:
+    """The columns that tell a sweep's configurations apart: ``rule_index`` and ``p_solver_<k>``
+    for every hyperparameter ``k`` swept by any rule (config order).
+
+    The console summary (:func:`summarize`) and the figure (:func:`plot_sweep`) both group the
+    table by these columns, so each has one row / one line per configuration of swept values.
+    """
+    keys: list[str] = []
+    for spec in cfg.rules:
+        keys += [k for k in swept_keys(spec) if k not in keys]
+    return ["rule_index", *(f"p_solver_{k}" for k in keys)]
 
 
 def _labels(cfg: SweepConfig) -> dict[tuple[int, int], str]:
@@ -60,22 +75,45 @@ def summarize(table: Any, cfg: SweepConfig, metric: str) -> Any:
         known = sorted(c[len("objective_"):] for c in table.columns if c.startswith("objective_"))
         raise ValueError(f"metric {metric!r} is not in the table; recorded metrics: {known}")
     labels = _labels(cfg)
+    keys = grouping(cfg)
+    missing = [k for k in keys if k not in table.columns]
+    if missing:
+        raise ValueError(f"the table has no columns {missing} of the swept hyperparameters of {cfg.name!r}; "
+                         "is it this sweep's table?")
     last = table[table.stop_val == table.stop_val.max()]
     rows = []
-    for (i, c), g in last.groupby(["rule_index", "config"], sort=True):
+    for _, g in last.groupby(keys, sort=False, dropna=False):
+        i, c = int(g.rule_index.iloc[0]), int(g.config.iloc[0])
+        if g.config.nunique() != 1:
+            raise ValueError(f"rows of configurations {sorted(set(g.config))} of rules[{i}] share their swept "
+                             "values; the table does not match the sweep config")
         y = g[col].astype(float)
         rows.append({"rule_index": int(i), "config": int(c), "rule": str(g.solver_name.iloc[0]),
                      "configuration": labels[(int(i), int(c))].partition(" ")[2],
                      "fidelity": str(g.fidelity.iloc[0]).upper(), "runs": len(g),
                      "step": int(g.stop_val.iloc[0]), "median": y.median(), "q25": y.quantile(0.25),
                      "q75": y.quantile(0.75), "diverged": int((g.diverged_at >= 0).sum())})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).sort_values(["rule_index", "config"], kind="stable").reset_index(drop=True)
 
 
-def plot_sweep(table: Any, cfg: SweepConfig, metric: str) -> Any:
-    """Convergence figure of a sweep with one line (median over seeds) per configuration."""
+def plot_sweep(table: Any, cfg: SweepConfig, metric: str, **kw: Any) -> Any:
+    """Convergence figure of a sweep: one line (median over seeds, inter-quartile band) per
+    configuration, grouped like :func:`summarize` (by :func:`grouping`): rule and the values of
+    every swept hyperparameter, which the legend names (``"heavy_ball, lr = 0.02, momentum = 0.3"``).
+
+    Further keywords go to :func:`precond_theory.plotting.plot_convergence` (``ax``, ``width``,
+    ``logx``, ``logy``, ``quantiles``, ``dtype``, ``floor``, ``title``); its grouping arguments
+    ``by``, ``label`` and ``group_by`` are fixed by the sweep and refused.
+    """
     from ..plotting import plot_convergence
 
-    plot_table = table.assign(configuration=configuration_labels(table, cfg),
-                              config_id=table.rule_index * 1_000_000 + table.config)
-    return plot_convergence(plot_table, metric=metric, by="config_id", label="configuration")
+    fixed = sorted(set(kw) & {"by", "label", "group_by"})
+    if fixed:
+        raise TypeError(f"plot_sweep does not take {', '.join(fixed)}: a sweep's lines are its configurations "
+                        f"(grouped by {grouping(cfg)}, as in the summary); use plot_convergence to group otherwise")
+    keys = grouping(cfg)
+    missing = [k for k in keys if k not in table.columns]
+    if missing:
+        raise ValueError(f"the table has no columns {missing} of the swept hyperparameters of {cfg.name!r}; "
+                         "is it this sweep's table?")
+    return plot_convergence(table, metric=metric, by=keys[0], label="solver_name", group_by=keys[1:], **kw)
