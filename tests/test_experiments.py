@@ -87,7 +87,7 @@ def test_rerun_reuses_results_and_key_changes_recompute(ci_results, tmp_path):
     assert status == "ran"
     p = tmp_path / "soaa_linear_cost" / "verdict.json"
     stale = json.loads(p.read_text())
-    stale["cache_key"] = "0" * 16
+    stale["request_key"] = "0" * 16
     p.write_text(json.dumps(stale))
     assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path)[1] == "ran"
     assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path)[1] == "cached"

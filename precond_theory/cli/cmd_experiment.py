@@ -80,7 +80,8 @@ def experiment(
         done = []
         with progress_bar("experiments", total=total, unit="runs") as advance:
             for n in names:
-                rec, status = run_experiment(n, size=size, out=out, reuse=reuse, advance=advance, command=command)
+                rec, status = run_experiment(n, size=size, out=out, reuse=reuse, advance=advance, command=command,
+                                             log=lambda line: console.print(line, markup=False, highlight=False))
                 done.append((rec, status))
         if gallery is not None:
             from ..report.gallery import write_gallery

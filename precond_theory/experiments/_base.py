@@ -133,48 +133,97 @@ def load_record(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+DEPS_FILE = "deps.json"
+
+
+def _reusable(target: Path, key: str) -> tuple[dict[str, Any] | None, str | None]:
+    """``(record, None)`` when the result in ``target`` can be reused for ``key``; else
+    ``(None, reason)`` (``None`` reason: there is no result)."""
+    from ._deps import verify
+
+    rec = load_record(target)
+    if rec is None:
+        return None, None
+    if rec.get("request_key") != key:
+        return None, "stale (request changed: size, parameters, definition or versions)"
+    missing = [f for f in rec.get("files", []) if not (target / f).is_file()]
+    if missing:
+        return None, f"incomplete (missing {', '.join(missing[:3])})"
+    try:
+        deps = json.loads((target / DEPS_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None, "no readable dependency record"
+    changed = verify(deps)
+    if changed:
+        more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+        return None, f"stale (code or data it used changed: {', '.join(changed[:4])}{more})"
+    return rec, None
+
+
 def run_experiment(name: str, *, size: str = "full", out: str | Path = "results/experiments",
                    reuse: bool = True, advance: Callable[[int], None] | None = None,
-                   command: str | None = None) -> tuple[dict[str, Any], str]:
+                   command: str | None = None, log: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
     """Run (or reuse) one experiment; write its artifacts to ``out/<name>/``.
 
     Returns ``(record, status)`` with status ``"ran"`` or ``"cached"``.  A finished result is
-    reused when its cache key (name, size, parameters, package version, source-code hash,
-    dependency versions) equals the current one and its files are all present.  Artifacts are
-    written to a staging folder and moved into place at the end, so an interrupted run leaves
-    the previous result (or nothing), never a partial one.
+    reused when its request key (name, size, parameters, the experiment's definition,
+    dependency versions) equals the current one, its files are all present, and the package code
+    and data its run used are unchanged (``deps.json``, see :mod:`._deps`); ``log`` receives one
+    line saying why a stored result was not reused.  Artifacts are written to a staging folder
+    and moved into place at the end, so an interrupted run leaves the previous result (or
+    nothing), never a partial one, and every finished experiment stays finished.
     """
+    from ._deps import Tracker, closure_values, collect, definition, digest
+
     exp = get(name)
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}; got {size!r}")
     params = exp.sizes[size]
-    key = cache_key(name, size, params)
+    key = cache_key(name, size, params, definition(exp.run))
     out = Path(out)
     target = out / name
     advance = advance or (lambda n=1: None)
     if reuse:
-        rec = load_record(target)
-        if rec is not None and rec.get("cache_key") == key and all((target / f).is_file() for f in rec.get("files", [])):
+        rec, why = _reusable(target, key)
+        if rec is not None:
             advance(exp.units(params))
             return rec, "cached"
+        if why is not None and log is not None:
+            log(f"recomputing {name}: {why}")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    result = exp.run(dict(params), advance)
-    seconds = time.perf_counter() - t0
-    staged = Path(tempfile.mkdtemp(prefix=f".{name}.staging-", dir=out))
+    staged = None
     try:
+        with Tracker() as tracker:  # records the package code the run uses
+            result = exp.run(dict(params), advance)
+        seconds = time.perf_counter() - t0
+        staged = Path(tempfile.mkdtemp(prefix=f".{name}.staging-", dir=out))
         files = _write(staged, exp, result)
+        # the writers of the artifacts count as code the result depends on (named, not traced)
+        from ..plotting.style import save_figure
+
+        named = [*closure_values(exp.run), _write, save_figure, to_booktabs]
+        deps, why = collect(tracker.codes, named) if tracker.ok else (None, tracker.why)
+        if deps is None and log is not None:
+            log(f"{name}: result will not be reused ({why})")
         rec = {**exp.describe(), "size": size, "params": json_safe(params), "verdict": result.verdict,
                "reason": result.reason, "interval": result.interval, "measured": json_safe(result.measured),
-               "rules": dict(sorted(result.rules.items())), "files": files, "cache_key": key,
+               "rules": dict(sorted(result.rules.items())), "files": files,
+               "request_key": key if deps is not None else None,
+               "cache_key": (key + digest(deps)) if deps is not None else None,
                "code_hash": code_hash(), "versions": dependency_versions(),
                "command": command or f"precond-theory experiment {name} --size {size} --out {out}",
                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds": round(seconds, 2)}
+        if deps is not None:
+            rec["dependencies"] = {"files": len(deps["code"]), "functions": sum(map(len, deps["code"].values())),
+                                   "globals": len(deps["globals"]), "data": sorted(deps["data"])}
+            write_text_atomic(staged / DEPS_FILE, json.dumps(deps, indent=0, sort_keys=True) + "\n")
+            files.append(DEPS_FILE)
         write_text_atomic(staged / VERDICT_FILE, json.dumps(rec, indent=1, sort_keys=False) + "\n")
         files.append(VERDICT_FILE)
         replace_folder(staged, target)
     finally:
-        if staged.exists():
+        if staged is not None and staged.exists():
             import shutil
 
             shutil.rmtree(staged, ignore_errors=True)

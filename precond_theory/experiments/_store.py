@@ -1,9 +1,12 @@
 """Writing experiment artifacts: atomic text files and folders, LaTeX booktabs tables, cache keys.
 
-The cache key of a result covers what made its numbers: the experiment's name, size and
-parameters, the package version, a hash of the package's source code and data files, and the
-versions of the dependencies that change numbers or figures (the sweep's cache uses the same
-code hash and numeric dependency list, :mod:`precond_theory.sweep.store`).  A result is reused only when its stored key equals the key of the current request.
+A result is reused when (1) its **key** equals the key of the request: the experiment's name,
+size and parameters, its definition (the run function and the values it closes over: problems,
+rules, criteria) and the versions of the dependencies that change numbers or figures (the
+sweep's numeric list plus :data:`ARTIFACT_DEPENDENCIES`); and (2) the package code and data its
+run used are unchanged: the dependency record of :mod:`precond_theory.experiments._deps`
+(executed and named functions, import-time code, plain-data globals, data files), verified
+against the source on disk.  Editing code a result did not use keeps it.
 """
 
 from __future__ import annotations
@@ -54,9 +57,10 @@ def dependency_versions() -> dict[str, str]:
     return out
 
 
-def cache_key(name: str, size: str, params: dict[str, Any]) -> str:
-    """Key of one experiment result; see the module docstring."""
-    blob = json.dumps({"name": name, "size": size, "params": json_safe(params), "code": code_hash(),
+def cache_key(name: str, size: str, params: dict[str, Any], definition: Any = None) -> str:
+    """Key of one experiment request (name, size, parameters, definition, versions); the code
+    the result used is checked separately (see the module docstring)."""
+    blob = json.dumps({"name": name, "size": size, "params": json_safe(params), "definition": json_safe(definition),
                        "versions": dependency_versions()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
