@@ -91,8 +91,10 @@ def test_dependencies_are_what_the_run_executed_and_named(fake_package):
     root, mod = fake_package
     deps = _record(mod)
     code = deps["code"]["mod.py"]
-    assert {"f", "g", "K.go", "<module>", "K"} <= set(code)  # g is named by f (not executed this time)
-    assert "h" not in code  # neither executed nor named
+    assert {"f", "g", "K.go"} <= set(code)  # g is named by f (not executed this time)
+    assert {"@<module>:K", "@K:scale", "@K:go", "@<module>:CONST", "@<module>:TABLE", "@<module>:pathlib",
+            "@<module>:LIMIT", "@<module>:<effects>"} <= set(code)  # the import-time statements they use
+    assert "h" not in code and "@<module>:h" not in code  # neither executed nor named
     assert {"fakepkg.mod:CONST", "fakepkg.mod:LIMIT"} <= set(deps["globals"])
     assert "consts.py" not in deps["code"]  # its code never ran and is not named: only LIMIT's value counts
     assert list(deps["data"]) == ["data/table.toml"]  # other.toml is only named in documentation
@@ -103,6 +105,7 @@ def test_dependencies_are_what_the_run_executed_and_named(fake_package):
     ("    return x + 1", "    return x + 2"),  # code the run did not use
     ('"""Executed by the run."""', '"""Executed by the run, reworded."""'),  # a function's docstring
     ("def f(x):", "\n\n\ndef f(x):"),  # code moved down
+    ("class K:", "UNUSED = 1\n\n\ndef new(x):\n    return x\n\n\nclass K:"),  # code added beside
 ])
 def test_unused_code_docstrings_and_moves_keep_the_result(fake_package, old, new):
     root, mod = fake_package
@@ -114,8 +117,11 @@ def test_unused_code_docstrings_and_moves_keep_the_result(fake_package, old, new
 @pytest.mark.parametrize("path,old,new,changed", [
     ("mod.py", "x * CONST", "x / CONST", "mod.py:f"),  # an executed function
     ("mod.py", "return -x", "return x", "mod.py:g"),  # a function named by executed code
-    ("mod.py", "scale = 2.0", "scale = 2.5", "mod.py:K"),  # a class attribute (import-time code)
-    ("mod.py", "CONST = 3.0", "CONST = 4.0", "mod.py:<module>"),  # a constant of the file
+    ("mod.py", "scale = 2.0", "scale = 2.5", "mod.py:@K:scale"),  # a class attribute (import-time code)
+    ("mod.py", "class K:", "class K(dict):", "mod.py:@<module>:K"),  # a class statement
+    ("mod.py", "def g(x):", "def g(x=1):", "mod.py:@<module>:g"),  # a def statement (defaults)
+    ("mod.py", "CONST = 3.0", "CONST = 4.0", "mod.py:@<module>:CONST"),  # a constant of the file
+    ("mod.py", "import pathlib", "import pathlib\nprint('side effect')", "mod.py:@<module>:<effects>"),
     ("consts.py", "LIMIT = 50.0", "LIMIT = 40.0", "fakepkg.mod:LIMIT (value)"),  # one imported from a file
     ("data/table.toml", "a = 1", "a = 5", "data/table.toml"),  # a data file the code names
 ])

@@ -10,9 +10,12 @@ never calls, would throw away hours of full-size runs) but what the run used:
   it ran this time: a result served from an in-process cache was computed by code the run
   names but need not execute; compiled kernels count by their Python source (numba's
   ``py_func``) and cached functions by the function they wrap (``__wrapped__``);
-* the **import-time code** (module and class bodies: constants, class attributes, dataclass
-  defaults, decorators, default arguments) of every file holding such code, and of every package
-  module such code names;
+* the **import-time statements** those need, one statement at a time: the ``def`` and ``class``
+  statements of the functions and classes (decorators, default arguments, bases), every
+  statement of a used class's body (class attributes, dataclass defaults), the module-level
+  statements binding a name such code reads (constants, imports), the statements those read in
+  turn, and every module-level statement that binds no name (registrations, loops), so adding
+  or changing an unrelated function or constant beside them keeps a result;
 * the **values of plain-data globals** (numbers, strings and containers of them) such code
   reads, wherever they are defined (``from .x import CONST``);
 * the **data files** of the package (``precond_theory/data/*``) named in a string literal of the
@@ -88,12 +91,79 @@ def _walk(code: types.CodeType):
             yield from _walk(c)
 
 
-_INDEX: dict[str, tuple[tuple[int, int], dict[str, list[str]], set[str], set[str]]] = {}
+class _FileIndex:
+    """A package file as it is on disk: digests of its functions (by qualified name), of its
+    import-time statements (by scope and bound name), and its string literals."""
+
+    def __init__(self, functions: dict[str, list[str]], units: dict[str, dict[str, str]],
+                 loads: dict[str, dict[str, set[str]]], strings: set[str]):
+        self.functions, self.units, self.loads, self.strings = functions, units, loads, strings
 
 
-def _index(rel: str) -> tuple[dict[str, list[str]], set[str], set[str]] | None:
-    """``({qualname: sorted digests}, {qualnames of import-time bodies}, {string literals other
-    than docstrings})`` of a package file as it is on disk now (None if gone or not compilable)."""
+_INDEX: dict[str, tuple[tuple[int, int], _FileIndex]] = {}
+_DEFS = ("FunctionDef", "AsyncFunctionDef", "ClassDef")
+
+
+def _bound(stmt: Any) -> list[str]:
+    """Names a simple statement binds (empty for statements kept as effects)."""
+    import ast
+
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in stmt.names]
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else \
+        [stmt.target] if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) else []
+    out = []
+    for t in targets:
+        for n in ast.walk(t):
+            if isinstance(n, ast.Name):
+                out.append(n.id)
+    return out
+
+
+def _is_doc(stmt: Any) -> bool:
+    import ast
+
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _scope_units(body: list, scope: str, units: dict, loads: dict) -> None:
+    """Units of one scope (module or class body): per bound name the digest of every statement
+    binding it (a def or class statement without its body: decorators, defaults, bases);
+    statements binding nothing (calls, loops, conditionals) together as ``<effects>``."""
+    import ast
+    import copy
+
+    per: dict[str, list[str]] = {}
+    names: dict[str, set[str]] = {}
+    effects: list[str] = []
+    for i, stmt in enumerate(body):
+        if i == 0 and _is_doc(stmt):
+            continue
+        head = stmt
+        if type(stmt).__name__ in _DEFS:
+            head = copy.copy(stmt)
+            head.body = []
+            if isinstance(stmt, ast.ClassDef):
+                _scope_units(stmt.body, stmt.name if scope == "<module>" else f"{scope}.{stmt.name}", units, loads)
+        text = ast.dump(head, include_attributes=False)
+        bound = _bound(stmt)
+        if not bound:
+            effects.append(text)
+            continue
+        used = {n.id for n in ast.walk(head) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for b in bound:
+            per.setdefault(b, []).append(text)
+            names.setdefault(b, set()).update(used)
+    out = {k: hashlib.sha256("\n".join(v).encode()).hexdigest()[:20] for k, v in per.items()}
+    out["<effects>"] = hashlib.sha256("\n".join(effects).encode()).hexdigest()[:20]
+    units[scope] = out
+    loads[scope] = names
+
+
+def _index(rel: str) -> _FileIndex | None:
+    """The index of a package file as it is on disk now (None if gone or not compilable)."""
     import ast
 
     path = _ROOT / rel
@@ -102,29 +172,30 @@ def _index(rel: str) -> tuple[dict[str, list[str]], set[str], set[str]] | None:
         stamp = (st.st_mtime_ns, st.st_size)
         hit = _INDEX.get(rel)
         if hit is not None and hit[0] == stamp:
-            return hit[1], hit[2], hit[3]
+            return hit[1]
         src = path.read_bytes()
         code = compile(src, str(path), "exec", dont_inherit=True)
         tree = ast.parse(src)
     except (OSError, SyntaxError, ValueError):
         return None
-    digests: dict[str, list[str]] = {}
-    bodies: set[str] = set()
+    functions: dict[str, list[str]] = {}
     for c in _walk(code):
-        digests.setdefault(c.co_qualname, []).append(code_digest(c))
-        if not _is_function(c):
-            bodies.add(c.co_qualname)
-    digests = {k: sorted(v) for k, v in digests.items()}
+        if _is_function(c):
+            functions.setdefault(c.co_qualname, []).append(code_digest(c))
+    functions = {k: sorted(v) for k, v in functions.items()}
+    units: dict[str, dict[str, str]] = {}
+    loads: dict[str, dict[str, set[str]]] = {}
+    _scope_units(tree.body, "<module>", units, loads)
     docs = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                docs.add(id(first.value))
+            if _is_doc(node.body[0]):
+                docs.add(id(node.body[0].value))
     strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
                and id(n) not in docs}
-    _INDEX[rel] = (stamp, digests, bodies, strings)
-    return digests, bodies, strings
+    idx = _FileIndex(functions, units, loads, strings)
+    _INDEX[rel] = (stamp, idx)
+    return idx
 
 
 def _combined(digests: list[str]) -> str:
@@ -236,42 +307,58 @@ def _inner(v: Any) -> Any:
 
 def collect(codes: list[types.CodeType], extra: list[Any] = ()) -> tuple[dict[str, Any] | None, str]:
     """The dependency record of a run that executed ``codes`` (plus the objects ``extra``, e.g.
-    the values an experiment's definition closes over).  Returns ``(deps, "")`` or
-    ``(None, why)`` when the result cannot be keyed (a file changed on disk during the run)."""
+    the values an experiment's definition closes over and the writers of its artifacts).
+
+    Returns ``(deps, "")`` or ``(None, why)`` when the result cannot be keyed (a file changed on
+    disk during the run).  ``deps["code"][file]`` maps function qualnames and import-time units
+    (``"@<module>:NAME"``, ``"@Class:NAME"``, ``"@<module>:<effects>"``) to digests."""
     mods = _modules_by_file()
     code_deps: dict[str, dict[str, str]] = {}
     ran: dict[str, dict[str, str]] = {}
     glob: dict[str, str] = {}
-    files: set[str] = set()
+    wanted: dict[str, set[tuple[str, str]]] = {}  # file -> {(scope, name)}; name "*" = the whole scope
     seen: set[int] = set()
     queue = [(c, True) for c in codes if _rel(c.co_filename) != _SELF]  # not the tracking itself
 
-    def name(v: Any, holder: str, key: str, depth: int = 0) -> None:
+    def want(rel: str, qualname: str) -> None:
+        """The import-time units a definition needs: its def statement, and for a method or a
+        class the class statements and every class attribute."""
+        top = qualname.split(".<locals>")[0].split(".")
+        w = wanted.setdefault(rel, set())
+        w.add(("<module>", top[0]))
+        for k in range(1, len(top)):
+            w.add((".".join(top[:k]), "*"))
+
+    def name(v: Any, holder: str, key: str, names: tuple[str, ...] = (), depth: int = 0) -> None:
         if depth > 3:
             return
-        if isinstance(v, types.ModuleType):
+        if isinstance(v, types.ModuleType):  # a package module: the names used through it
             f = getattr(v, "__file__", None)
             rel = _rel(f) if f else None
             if rel is not None:
-                files.add(rel)
+                g = vars(v)
+                for n in names:
+                    if n in g and not n.startswith("__") and not isinstance(g[n], types.ModuleType):
+                        wanted.setdefault(rel, set()).add(("<module>", n))
+                        name(g[n], v.__name__, n, (), depth + 1)
             return
         code = getattr(v, "__code__", None)
         if isinstance(code, types.CodeType) and _rel(code.co_filename) is not None:
             queue.append((code, False))
             for cell in getattr(v, "__closure__", None) or ():
                 try:
-                    name(cell.cell_contents, holder, key + ".<cell>", depth + 1)
+                    name(cell.cell_contents, holder, key + ".<cell>", (), depth + 1)
                 except ValueError:  # an empty cell
                     pass
             return
         inner = _inner(v)
         if inner is not None:
-            name(inner, holder, key, depth + 1)
+            name(inner, holder, key, names, depth + 1)
             return
         if isinstance(v, type):
             rel = _rel(getattr(sys.modules.get(v.__module__), "__file__", "") or "")
             if rel is not None:
-                files.add(rel)
+                want(rel, v.__qualname__ + ".x")
             return
         if holder == "<definition>":
             return  # the definition's values are part of the key itself (definition())
@@ -290,31 +377,52 @@ def collect(codes: list[types.CodeType], extra: list[Any] = ()) -> tuple[dict[st
         idx = _index(rel)
         if idx is None:
             return None, f"{rel} cannot be read or compiled now"
-        digests = idx[0]
-        if code.co_qualname not in digests or code_digest(code) not in digests[code.co_qualname]:
-            return None, f"{rel} ({code.co_qualname}) changed on disk after it was imported"
-        files.add(rel)
-        code_deps.setdefault(rel, {})[code.co_qualname] = _combined(digests[code.co_qualname])
-        if executed:
-            ran.setdefault(rel, {})[code.co_qualname] = code_deps[rel][code.co_qualname]
+        wanted.setdefault(rel, set())
         mod = mods.get(rel)
+        if _is_function(code):
+            q = code.co_qualname
+            if q not in idx.functions or code_digest(code) not in idx.functions[q]:
+                return None, f"{rel} ({q}) changed on disk after it was imported"
+            code_deps.setdefault(rel, {})[q] = _combined(idx.functions[q])
+            if executed:
+                ran.setdefault(rel, {})[q] = code_deps[rel][q]
+            want(rel, q)
+        # module and class bodies that ran (a first import during the run) count by the units used
         if mod is None:
             continue
         g = vars(mod)
+        module_names = idx.units.get("<module>", {})
         for n in code.co_names:
+            if n in module_names:
+                wanted[rel].add(("<module>", n))
             if n in g and not n.startswith("__"):
-                name(g[n], mod.__name__, n)
+                name(g[n], mod.__name__, n, code.co_names)
     data: dict[str, str] = {}
     data_files = [p for p in _DATA.rglob("*") if p.is_file()] if _DATA.is_dir() else []
-    for rel in sorted(files):
+    for rel in sorted(wanted):
         idx = _index(rel)
         if idx is None:
             return None, f"{rel} cannot be read or compiled now"
-        digests, bodies, strings = idx
-        for q in bodies:
-            code_deps.setdefault(rel, {})[q] = _combined(digests[q])
+        todo = list(wanted[rel]) + [("<module>", "<effects>")]
+        done: set[tuple[str, str]] = set()
+        while todo:  # the statements a needed statement reads, transitively (same scope or module)
+            scope, n = todo.pop()
+            if (scope, n) in done:
+                continue
+            done.add((scope, n))
+            units = idx.units.get(scope, {})
+            if n == "*":
+                todo += [(scope, m) for m in units]
+                continue
+            if n not in units:
+                continue
+            code_deps.setdefault(rel, {})[f"@{scope}:{n}"] = units[n]
+            for m in idx.loads.get(scope, {}).get(n, ()):
+                todo += [(scope, m), ("<module>", m)]
+            if scope != "<module>":
+                todo.append((scope, "<effects>"))
         for p in data_files:  # named in a string literal of the code (not in documentation)
-            if any(p.name in t for t in strings):
+            if any(p.name in t for t in idx.strings):
                 data[p.relative_to(_ROOT).as_posix()] = _data_digest(p)
     deps = {"code": {k: dict(sorted(v.items())) for k, v in sorted(code_deps.items())},
             "globals": dict(sorted(glob.items())), "data": dict(sorted(data.items())),
@@ -338,7 +446,14 @@ def verify(deps: Any) -> list[str]:
     for rel, entries in deps["code"].items():
         idx = _index(rel)
         for q, d in entries.items():
-            if idx is None or q not in idx[0] or _combined(idx[0][q]) != d:
+            if idx is None:
+                now = None
+            elif q.startswith("@"):
+                scope, _, n = q[1:].rpartition(":")
+                now = idx.units.get(scope, {}).get(n)
+            else:
+                now = _combined(idx.functions[q]) if q in idx.functions else None
+            if now != d:
                 changed.append(f"{rel}:{q}")
     for key, d in deps["globals"].items():
         holder, _, attr = key.partition(":")
