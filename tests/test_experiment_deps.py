@@ -165,15 +165,30 @@ def test_code_digest_ignores_lines_and_docstrings_but_not_code():
 
 def test_an_experiment_is_recomputed_only_when_code_it_used_changed(tmp_path):
     lines = []
-    rec, status = run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append)
+    rec, status = run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append, track=True)
     assert status == "ran" and not lines
     deps = json.loads((tmp_path / "soaa_linear_cost" / "deps.json").read_text())
     assert "run" in deps["code"]["run.py"] and "_AdamFamily.init" in deps["code"]["rules/adaptive.py"]
     assert "run" in deps["executed"]["run.py"] and "save_figure" in deps["code"]["plotting/style.py"]
     assert not [f for f in deps["code"] if f.startswith(("verify/", "sweep/"))]  # code it never uses
-    assert "deps.json" in rec["files"] and rec["dependencies"]["functions"] > 50
-    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append)[1] == "cached"
+    assert "deps.json" in rec["files"] and rec["dependencies"]["units"] > 50
+    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append, track=True)[1] == "cached"
     deps["code"]["run.py"]["run"] = "0" * 20  # as if run() had changed since the result was made
     (tmp_path / "soaa_linear_cost" / "deps.json").write_text(json.dumps(deps))
-    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append)[1] == "ran"
+    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append, track=True)[1] == "ran"
     assert lines == ["recomputing soaa_linear_cost: stale (code or data it used changed: run.py:run)"]
+
+
+def test_untracked_results_are_keyed_by_the_whole_package(tmp_path, monkeypatch):
+    from precond_theory.experiments import _store
+
+    rec, status = run_experiment("soaa_linear_cost", size="ci", out=tmp_path)  # CI size: not tracked
+    deps = json.loads((tmp_path / "soaa_linear_cost" / "deps.json").read_text())
+    assert status == "ran" and deps == {"package": _store.code_hash()}
+    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path)[1] == "cached"
+    monkeypatch.setattr(_store, "code_hash", lambda: "0" * 16)  # any file of the package changed
+    lines = []
+    assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append)[1] == "ran"
+    assert lines and "untracked result is reused only while no file of the package changed" in lines[0]
+    with pytest.raises(TypeError, match="track must be"):
+        run_experiment("soaa_linear_cost", size="ci", out=tmp_path, track="yes")

@@ -67,7 +67,7 @@ def test_report_unwritable_out(results, tmp_path):
 
 
 def test_gallery_page_rendered_by_the_docs_table_tool(results, tmp_path):
-    from precond_theory.report.gallery import MAX_ROWS, write_gallery
+    from precond_theory.report.gallery import MAX_ROWS, size_text, write_gallery
 
     root = Path(__file__).resolve().parents[1]
     docs = tmp_path / "repo" / "docs"
@@ -81,5 +81,23 @@ def test_gallery_page_rendered_by_the_docs_table_tool(results, tmp_path):
         data = json.loads((docs / "data" / f"gallery_{n}.json").read_text())
         assert len(data["rows"]) <= MAX_ROWS and data["command"].startswith("precond-theory experiment")
         assert f"<!-- generated: docs/data/gallery_{n}.json -->\n| " in text  # the block is rendered
+    # the page states the size each result was produced at, with its horizons and replicates
+    assert "All 3 results on this page were produced at size **ci**." in text
+    for n in NAMES:
+        rec = json.loads((results / n / "verdict.json").read_text())
+        section = text[text.index(f"{{#{n}}}"):]
+        assert "size **ci**" in section[:600] and f"- **Size:** {size_text(rec)}" in section
+    assert "- **Size:** ci (steps = " in text
+    # a results folder holding two sizes says which experiment is at which
+    mixed = tmp_path / "mixed"
+    shutil.copytree(results, mixed)
+    rec = json.loads((mixed / "soaa_linear_cost" / "verdict.json").read_text())
+    rec["size"] = "full"
+    (mixed / "soaa_linear_cost" / "verdict.json").write_text(json.dumps(rec))
+    text = write_gallery(mixed, docs, command="precond-theory experiment --all --size full --gallery docs/").read_text()
+    said = re.search(r"produced at different sizes: \*\*ci\*\* for 2 \(([^)]*)\), \*\*full\*\* for 1 "
+                     r"\(soaa_linear_cost\)\.", text)
+    assert said and sorted(said.group(1).split(", ")) == ["claim_gd_quadratic_linear", "ye_preconditioned_local_rate"]
+    assert "```bash\nprecond-theory experiment --all --size full --gallery docs/\n```" in text
     with pytest.raises(ValueError, match="gen_tables.py"):
         write_gallery(results, tmp_path / "no-docs")

@@ -86,7 +86,7 @@ def experiment(
         if gallery is not None:
             from ..report.gallery import write_gallery
 
-            page = write_gallery(out, gallery, names=names)
+            page = write_gallery(out, gallery, names=names, command=f"{command} --gallery {gallery}")
     except (ValueError, TypeError) as exc:
         fail(str(exc))
     except OSError as exc:

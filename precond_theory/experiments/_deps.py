@@ -264,12 +264,16 @@ class Tracker:
     not possible, e.g. another profiler was active (it is left alone).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
         self.codes: list[types.CodeType] = []
         self.ok, self.why = True, ""
+        self.enabled = enabled
         self._prof: cProfile.Profile | None = None
 
     def __enter__(self) -> Tracker:
+        if not self.enabled:
+            self.ok, self.why = False, "tracking was off"
+            return self
         if sys.getprofile() is not None:
             self.ok, self.why = False, "another profiler was active during the run"
             return self
@@ -440,6 +444,11 @@ def verify(deps: Any) -> list[str]:
     ``["run.py:run", "data/claims.toml", "plotting/style.py:_RC (value)"]``."""
     import importlib
 
+    if isinstance(deps, dict) and set(deps) == {"package"}:  # an untracked run: the whole package
+        from ._store import code_hash
+
+        return [] if deps["package"] == code_hash() else ["the package (an untracked result is reused only while "
+                                                          "no file of the package changed)"]
     if not isinstance(deps, dict) or not {"code", "globals", "data"} <= set(deps):
         return ["no dependency record"]
     changed = []
