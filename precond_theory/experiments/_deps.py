@@ -364,11 +364,17 @@ def collect(codes: list[types.CodeType], extra: list[Any] = ()) -> tuple[dict[st
             if rel is not None:
                 want(rel, v.__qualname__ + ".x")
             return
-        if holder == "<definition>":
-            return  # the definition's values are part of the key itself (definition())
+        if (holder == "<definition>" or key.endswith("[]")) and plain(v) is not ...:
+            return  # the definition's values are part of the key itself; a registry's values are not globals
         d = _value_digest(v)
         if d is not None:
             glob[f"{holder}:{key}"] = d
+        elif isinstance(v, dict) and len(v) <= 1000:  # a registry: the functions and classes it holds
+            for x in list(v.values()):
+                name(x, holder, key + "[]", (), depth + 1)
+        elif isinstance(v, (list, tuple)) and len(v) <= 1000:
+            for x in v:
+                name(x, holder, key + "[]", (), depth + 1)
 
     for i, obj in enumerate(extra):
         name(obj, "<definition>", str(i))
