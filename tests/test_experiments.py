@@ -183,3 +183,35 @@ def test_list_shows_every_experiment():
     assert res.exit_code == 0
     for n in available():
         assert n in res.output
+
+
+KILLED = """
+import os, sys
+from precond_theory.experiments import _base, run_experiment
+run_experiment("claim_gd_convex_tight", size="ci", out=sys.argv[1])
+write = _base._write
+def killed_while_writing(folder, exp, result):
+    write(folder, exp, result)
+    os.kill(os.getpid(), 9)  # SIGKILL: no cleanup, no exception handler runs
+_base._write = killed_while_writing
+run_experiment("claim_adam_regret_reddi", size="ci", out=sys.argv[1])
+"""
+
+
+def test_a_killed_run_loses_nothing_finished(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**__import__("os").environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run([sys.executable, "-c", KILLED, str(tmp_path)], env=env, capture_output=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    assert (tmp_path / "claim_gd_convex_tight" / "verdict.json").is_file()  # finished before the kill
+    assert not (tmp_path / "claim_adam_regret_reddi").exists()  # killed: nothing half-written in place
+    assert [p.name.split("-")[0] for p in tmp_path.glob(".*")] == [".claim_adam_regret_reddi.staging"]
+    # the same command again: the finished result is reused, the killed one computed, its debris removed
+    res = runner.invoke(app, ["experiment", "claim_gd_convex_tight", "--size", "ci", "--out", str(tmp_path)])
+    assert res.exit_code == 0 and "cached" in res.output, res.output
+    assert run_experiment("claim_adam_regret_reddi", size="ci", out=tmp_path)[1] == "ran"
+    assert not list(tmp_path.glob(".*"))

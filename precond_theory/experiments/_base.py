@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -160,6 +161,22 @@ def _reusable(target: Path, key: str) -> tuple[dict[str, Any] | None, str | None
     return rec, None
 
 
+def _clean_staging(out: Path, name: str) -> None:
+    """Remove staging folders of ``name`` left by killed runs (their process is gone)."""
+    import shutil
+
+    for p in out.glob(f".{name}.staging-*"):
+        pid = p.name[len(f".{name}.staging-"):].split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def run_experiment(name: str, *, size: str = "full", out: str | Path = "results/experiments",
                    reuse: bool = True, advance: Callable[[int], None] | None = None,
                    command: str | None = None, log: Callable[[str], None] | None = None,
@@ -199,13 +216,14 @@ def run_experiment(name: str, *, size: str = "full", out: str | Path = "results/
         if why is not None and log is not None:
             log(f"recomputing {name}: {why}")
     out.mkdir(parents=True, exist_ok=True)
+    _clean_staging(out, name)
     t0 = time.perf_counter()
     staged = None
     try:
         with Tracker(enabled=track) as tracker:  # records the package code the run uses
             result = exp.run(dict(params), advance)
         seconds = time.perf_counter() - t0
-        staged = Path(tempfile.mkdtemp(prefix=f".{name}.staging-", dir=out))
+        staged = Path(tempfile.mkdtemp(prefix=f".{name}.staging-{os.getpid()}-", dir=out))
         files = _write(staged, exp, result)
         # the writers of the artifacts count as code the result depends on (named, not traced)
         from ..plotting.style import save_figure
