@@ -99,5 +99,8 @@ def test_gallery_page_rendered_by_the_docs_table_tool(results, tmp_path):
                      r"\(soaa_linear_cost\)\.", text)
     assert said and sorted(said.group(1).split(", ")) == ["claim_gd_quadratic_linear", "ye_preconditioned_local_rate"]
     assert "```bash\nprecond-theory experiment --all --size full --gallery docs/\n```" in text
+    for n in NAMES:  # every table names the command that regenerates the page (not a results path)
+        data = json.loads((docs / "data" / f"gallery_{n}.json").read_text())
+        assert data["command"] == "precond-theory experiment --all --size full --gallery docs/"
     with pytest.raises(ValueError, match="gen_tables.py"):
         write_gallery(results, tmp_path / "no-docs")

@@ -19,7 +19,6 @@ __all__ = ["write_gallery", "MAX_ROWS"]
 
 #: Rows of a table shown in the gallery (longer tables are subsampled evenly; all rows are in results).
 MAX_ROWS = 12
-GALLERY_COMMAND = "precond-theory experiment --all --gallery docs/"
 
 
 def _gen_tables(docs: Path) -> Any:
@@ -74,8 +73,9 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
                   command: str | None = None) -> Path:
     """Write the gallery page from the results of ``names`` (default: every result found).
 
-    ``command`` is the command that regenerates the page (shown at its top); by default the
-    ``experiment --all`` command at the size of the results.  The page states the size each
+    ``command`` is the command that regenerates the page and its tables (shown at its top and
+    recorded as each table's command; each result's own command stays in its ``verdict.json``);
+    by default the ``experiment --all`` command at the size of the results.  The page states the size each
     result was produced at (``ci`` or ``full``, with its horizons, replicates and grids).
     """
     import pandas as pd
@@ -113,7 +113,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
              "abstract; see [the rule specification](spec/index.md)), TEMPLATE, FALSE (a known-false claim the "
              "check must refute). `precond-theory report` gathers the same results into one HTML page.", ""]
     verdicts = provenance.table(
-        recs[0].get("command", "") if recs else GALLERY_COMMAND, ["experiment", "fidelity", "size", "verdict", "reason"],
+        command, ["experiment", "fidelity", "size", "verdict", "reason"],
         [[f"[{r['name']}](#{r['name']})", r.get("fidelity", ""), r.get("size", ""), f"**{r.get('verdict', '')}**",
           _cell(r.get("reason", ""))] for r in recs],
         machine_line=machine, date=max((r.get("date", "")[:10] for r in recs), default="") or None)
@@ -130,7 +130,7 @@ def write_gallery(results: str | Path, docs: str | Path, names: list[str] | None
             idx = sorted({round(i * (len(table) - 1) / (MAX_ROWS - 1)) for i in range(MAX_ROWS)})
             note = f"{len(idx)} of {len(table)} rows, evenly spaced; all rows in {name}/table.csv of the results."
             table = table.iloc[idx]
-        payload = provenance.table(r.get("command", "") or GALLERY_COMMAND, table.columns,
+        payload = provenance.table(command, table.columns,  # the page's command regenerates every table
                                    [[_cell(v) for v in row] for row in table.itertuples(index=False)],
                                    notes=note or None, machine_line=machine, date=r.get("date", "")[:10] or None)
         provenance.write_table(data / f"gallery_{name}.json", payload)
