@@ -22,11 +22,14 @@ from .consts import LIMIT
 
 CONST = 3.0
 TABLE = pathlib.Path(__file__).parent / "data" / "table.toml"
+_CACHE = {}
+WEIGHTS = {"a": 1.0}
 
 
 def f(x):
     """Executed by the run."""
-    return g(x) if x < 0 else min(x * CONST + len(TABLE.read_text()), LIMIT)
+    _CACHE[x] = x  # a cache filled while running
+    return g(x) if x < 0 else min(x * CONST * WEIGHTS["a"] + len(TABLE.read_text()), LIMIT)
 
 
 def g(x):
@@ -96,6 +99,8 @@ def test_dependencies_are_what_the_run_executed_and_named(fake_package):
             "@<module>:LIMIT", "@<module>:<effects>"} <= set(code)  # the import-time statements they use
     assert "h" not in code and "@<module>:h" not in code  # neither executed nor named
     assert {"fakepkg.mod:CONST", "fakepkg.mod:LIMIT"} <= set(deps["globals"])
+    # mutable globals count by their defining statements, never by their (run-time) contents
+    assert {"@<module>:_CACHE", "@<module>:WEIGHTS"} <= set(code) and "fakepkg.mod:_CACHE" not in deps["globals"]
     assert "consts.py" not in deps["code"]  # its code never ran and is not named: only LIMIT's value counts
     assert list(deps["data"]) == ["data/table.toml"]  # other.toml is only named in documentation
     assert _deps.verify(deps) == []
@@ -121,6 +126,7 @@ def test_unused_code_docstrings_and_moves_keep_the_result(fake_package, old, new
     ("mod.py", "class K:", "class K(dict):", "mod.py:@<module>:K"),  # a class statement
     ("mod.py", "def g(x):", "def g(x=1):", "mod.py:@<module>:g"),  # a def statement (defaults)
     ("mod.py", "CONST = 3.0", "CONST = 4.0", "mod.py:@<module>:CONST"),  # a constant of the file
+    ("mod.py", 'WEIGHTS = {"a": 1.0}', 'WEIGHTS = {"a": 2.0}', "mod.py:@<module>:WEIGHTS"),  # a table
     ("mod.py", "import pathlib", "import pathlib\nprint('side effect')", "mod.py:@<module>:<effects>"),
     ("consts.py", "LIMIT = 50.0", "LIMIT = 40.0", "fakepkg.mod:LIMIT (value)"),  # one imported from a file
     ("data/table.toml", "a = 1", "a = 5", "data/table.toml"),  # a data file the code names
@@ -131,6 +137,13 @@ def test_a_change_to_what_the_run_used_makes_the_result_stale(fake_package, path
     _edit(root / path, old, new)
     _forget()  # values are read from the modules as a new process imports them
     assert changed in _deps.verify(deps)
+
+
+def test_a_cache_filled_while_running_is_not_a_change(fake_package):
+    root, mod = fake_package
+    deps = _record(mod)
+    _forget()  # a new process: the cache is empty again
+    assert _deps.verify(deps) == []
 
 
 def test_a_data_file_named_only_in_documentation_is_not_a_dependency(fake_package):
@@ -173,6 +186,16 @@ def test_an_experiment_is_recomputed_only_when_code_it_used_changed(tmp_path):
     assert not [f for f in deps["code"] if f.startswith(("verify/", "sweep/"))]  # code it never uses
     assert "deps.json" in rec["files"] and rec["dependencies"]["units"] > 50
     assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append, track=True)[1] == "cached"
+    # and in a new process (its caches empty, its modules freshly imported): still reused
+    import subprocess
+    from pathlib import Path
+
+    code = ("import sys; from precond_theory.experiments import run_experiment; "
+            "print(run_experiment('soaa_linear_cost', size='ci', out=sys.argv[1], track=True, log=print)[1])")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.stdout.strip().splitlines()[-1:] == ["cached"], proc.stdout + proc.stderr[-2000:]
     deps["code"]["run.py"]["run"] = "0" * 20  # as if run() had changed since the result was made
     (tmp_path / "soaa_linear_cost" / "deps.json").write_text(json.dumps(deps))
     assert run_experiment("soaa_linear_cost", size="ci", out=tmp_path, log=lines.append, track=True)[1] == "ran"

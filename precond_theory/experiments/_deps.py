@@ -16,8 +16,10 @@ never calls, would throw away hours of full-size runs) but what the run used:
   statements binding a name such code reads (constants, imports), the statements those read in
   turn, and every module-level statement that binds no name (registrations, loops), so adding
   or changing an unrelated function or constant beside them keeps a result;
-* the **values of plain-data globals** (numbers, strings and containers of them) such code
-  reads, wherever they are defined (``from .x import CONST``);
+* the **values of immutable globals** (numbers, strings, tuples of them) such code reads,
+  wherever they are defined (``from .x import CONST``); a mutable global (a dict, list or set:
+  a table, a registry, or a cache filled while running) counts by the statements that define it
+  in every package module that binds it, never by its contents;
 * the **data files** of the package (``precond_theory/data/*``) named in a string literal of the
   code of any of those files (documentation does not count).
 
@@ -232,6 +234,21 @@ def plain(v: Any, depth: int = 0) -> Any:
     return ...
 
 
+def _immutable(v: Any, depth: int = 0) -> bool:
+    """Numbers, strings, None and tuples / frozensets of them (a value that cannot change at run time)."""
+    if depth > 6:
+        return False
+    if isinstance(v, _PLAIN_SCALARS):
+        return True
+    import numpy as np
+
+    if isinstance(v, np.generic):
+        return True
+    if isinstance(v, (tuple, frozenset)):
+        return all(_immutable(x, depth + 1) for x in v)
+    return False
+
+
 def _value_digest(v: Any) -> str | None:
     p = plain(v)
     if p is ...:
@@ -364,17 +381,22 @@ def collect(codes: list[types.CodeType], extra: list[Any] = ()) -> tuple[dict[st
             if rel is not None:
                 want(rel, v.__qualname__ + ".x")
             return
-        if (holder == "<definition>" or key.endswith("[]")) and plain(v) is not ...:
-            return  # the definition's values are part of the key itself; a registry's values are not globals
-        d = _value_digest(v)
-        if d is not None:
-            glob[f"{holder}:{key}"] = d
-        elif isinstance(v, dict) and len(v) <= 1000:  # a registry: the functions and classes it holds
-            for x in list(v.values()):
-                name(x, holder, key + "[]", (), depth + 1)
-        elif isinstance(v, (list, tuple)) and len(v) <= 1000:
-            for x in v:
-                name(x, holder, key + "[]", (), depth + 1)
+        if holder == "<definition>" and plain(v) is not ...:
+            return  # the definition's values are part of the key itself
+        if _immutable(v):
+            d = _value_digest(v)
+            if d is not None:
+                glob[f"{holder}:{key}"] = d
+            return
+        # a mutable global (a dict, list or set: a table, a registry or a cache filled while running)
+        # counts by the statements that define it, wherever it is defined, never by its contents
+        if not isinstance(v, (dict, list, set, bytearray)):
+            return  # another library's object (typing constructs, NumPy functions, ...)
+        for m_rel, m in mods.items():
+            if holder != "<definition>" and vars(m).get(key) is v:
+                wanted.setdefault(m_rel, set()).add(("<module>", key))
+        # a registry's entries are not followed: what a run looks up in it executes (and is recorded),
+        # and following every entry would make each result depend on every registered rule and problem
 
     for i, obj in enumerate(extra):
         name(obj, "<definition>", str(i))
