@@ -166,11 +166,11 @@ def select_kernel(kernel: Any, rule: Any, x: Any, state: Any, *, problem: Any = 
             raise ValueError(f"kernel='numba' compiles every step (segments between record points), which this run "
                              f"cannot: {seg}; use kernel='numba-step' (compiled update, loop in Python) or 'auto'")
         seg_why = f"no compiled segment: {seg}"
-    step = compile_step(rule, x, state, kernel="numba" if kernel == "numba-step" else "auto")
+    step = compile_step(rule, x, state, kernel="auto")
     if step is None:
-        if kernel == "numba-step":
-            raise ValueError(f"kernel='numba-step': no compiled step for rule {rule.name!r} on this input; "
-                             "use kernel='auto'")
         reason = getattr(fast, "not_covered_reason", lambda r, z: None)(rule, x) or "no compiled step"
+        if kernel == "numba-step":
+            raise ValueError(f"kernel='numba-step': no compiled step for rule {rule.name!r} on this input: {reason}; "
+                             "use kernel='auto'")
         return KernelChoice(None, None, "reference", "; ".join(filter(None, [seg_why, f"no compiled step: {reason}"])))
     return KernelChoice(step, None, getattr(step, "name", "numba-step"), seg_why)

@@ -38,6 +38,9 @@ __all__ = ["compile_step", "CompiledStep", "covered_rules", "numba_available", "
 Kernel = Literal["auto", "numba", "reference"]
 
 
+_NO_NUMBA = "numba is not installed (pip install 'precond-theory[fast]')"
+
+
 def numba_available() -> bool:
     """True when numba can be imported (the ``fast`` extra)."""
     return importlib.util.find_spec("numba") is not None
@@ -53,7 +56,7 @@ def covered_rules() -> tuple[str, ...]:
 def not_covered_reason(rule: Any, x: Any) -> str | None:
     """Why ``rule`` on ``x`` has no compiled step (None when it has one)."""
     if not numba_available():
-        return "numba is not installed (pip install 'precond-theory[fast]')"
+        return _NO_NUMBA
     if not isinstance(x, np.ndarray):
         return f"x is a {type(x).__module__}.{type(x).__name__}, not a NumPy array (compiled steps are CPU/NumPy only)"
     if x.dtype not in (np.float32, np.float64):
@@ -153,6 +156,8 @@ def compile_segment(rule: AbstractRule, problem: Any, oracle: Any, x: Any, *, mi
                     every_step_scan: bool = True, steps: int = 0) -> Any:
     """Compiled segments for a run of ``rule`` on ``problem`` (:mod:`._segments`), or the reason
     (a string) why the run's steps cannot be compiled whole."""
+    if not numba_available():
+        return _NO_NUMBA
     from ._segments import compile_segment as _compile
 
     return _compile(rule, problem, oracle, x, min_grad_norm=min_grad_norm, every_step_scan=every_step_scan,
@@ -161,6 +166,8 @@ def compile_segment(rule: AbstractRule, problem: Any, oracle: Any, x: Any, *, mi
 
 def segment_reason(rule: AbstractRule, problem: Any, oracle: Any, x: Any) -> str | None:
     """Why ``rule`` on ``problem`` with ``oracle`` has no compiled segments (None when it has)."""
+    if not numba_available():
+        return _NO_NUMBA
     from ._segments import segment_reason as _reason
 
     return _reason(rule, problem, oracle, x)
