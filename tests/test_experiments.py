@@ -215,3 +215,32 @@ def test_a_killed_run_loses_nothing_finished(tmp_path):
     assert res.exit_code == 0 and "cached" in res.output, res.output
     assert run_experiment("claim_adam_regret_reddi", size="ci", out=tmp_path)[1] == "ran"
     assert not list(tmp_path.glob(".*"))
+
+
+def test_all_continues_past_a_failing_experiment_and_reports_it(tmp_path, monkeypatch):
+    """One experiment raising does not lose the others: they run and are kept, the failure is named
+    with its traceback saved, the exit code is 1, and no gallery is written that would miss it."""
+    good = get("claim_gd_convex_tight")
+
+    def boom(params, advance):
+        raise RuntimeError("injected failure")
+
+    broken = dataclasses.replace(good, name="broken_exp", run=boom)
+    monkeypatch.setattr(base, "_REGISTRY", {"broken_exp": broken, good.name: good})
+    out, docs = tmp_path / "o", tmp_path / "docs"
+    res = runner.invoke(app, ["experiment", "--all", "--size", "ci", "--out", str(out), "--gallery", str(docs)],
+                        terminal_width=250)
+    assert res.exit_code == 1, res.output
+    assert "broken_exp failed: RuntimeError: injected failure" in res.output
+    assert "1 of 2 experiments failed (broken_exp)" in res.output and "gallery was not written" in res.output
+    assert json.loads((out / good.name / "verdict.json").read_text())["verdict"] in ("consistent", "violated",
+                                                                                      "inconclusive")
+    assert "injected failure" in (out / "broken_exp.failed.txt").read_text()
+    assert not list(docs.glob("*.md"))
+    # fixed: the same command reuses the finished result, runs the other and drops the stale traceback
+    monkeypatch.setattr(base, "_REGISTRY", {"broken_exp": dataclasses.replace(good, name="broken_exp"),
+                                            good.name: good})
+    res = runner.invoke(app, ["experiment", "--all", "--size", "ci", "--out", str(out)], terminal_width=250)
+    assert res.exit_code == 0, res.output
+    assert "cached" in res.output and not (out / "broken_exp.failed.txt").exists()
+    assert (out / "broken_exp" / "verdict.json").is_file()

@@ -129,6 +129,41 @@ def test_malformed_problem_and_metric_outputs_are_clear_errors():
         run(rules.make("adapgradm", curvature="hutchinson", lr=0.1), nan_hvp, steps=3, x0=np.ones(3))
 
 
+def test_hvp_overflow_of_a_diverging_run_is_its_divergence():
+    """f = a x^2 / 2 (a = 1e10) with gradient-norm regularization: H g = a^2 x overflows while the
+    iterate and the gradient are still finite; the run that diverges is marked non_finite at the
+    first step whose product overflowed, the stable run in the same batch is untouched, and a
+    product that is non-finite at the start is still a ValueError naming the problem."""
+    from precond_theory.regularization import with_gradient_norm
+
+    a, lam = 1e10, 1e-12
+    stiff = from_functions(value=lambda x: 0.5 * a * np.sum(x * x, axis=-1), grad=lambda x: a * x,
+                           hvp=lambda x, v: a * v, dim=2, name="stiff")
+    lrs = np.array([[1e-11], [1e-8]])  # lr a = 0.1 (contracts) and 100 (x grows about 100-fold a step)
+    rule = with_gradient_norm(rules.make("sgd", lr=lrs), lam)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.warns(DivergenceWarning, match="1 of 2 runs"):
+        tr = run(rule, stiff, steps=400, x0=np.ones((2, 2)), batch=2, min_grad_norm="off",
+                 record=[0, 400])  # ||grad||^2 = a^2 |x|^2 would overflow first; here only x and H g are seen
+    assert list(tr.status) == ["ok", "non_finite"]
+    # the step at which H g first overflows, replayed by hand: x and g are still finite there
+    x, k_over = np.ones(2), None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(400):
+            g = a * x
+            hg = a * g
+            if not np.all(np.isfinite(hg)):
+                k_over = k
+                break
+            x = x - 1e-8 * (g + lam * hg)
+    assert k_over is not None and np.all(np.isfinite(x)) and np.all(np.isfinite(a * x))
+    assert int(tr.status_step[1]) == k_over
+    assert np.all(np.isfinite(tr.x_final[0]))
+    overflow_at_start = from_functions(value=lambda x: 0.5 * np.sum(x * x, axis=-1), grad=lambda x: x,
+                                       hvp=lambda x, v: v * np.inf, dim=2, name="inf_hvp")
+    with pytest.raises(ValueError, match=r"'inf_hvp': hvp\(x, v\) returned non-finite values at a finite point"):
+        run(rule, overflow_at_start, steps=3, x0=np.ones(2))
+
+
 @pytest.mark.parametrize("kw, exc, match", [
     (dict(min_grad_norm="sometimes"), ValueError, "min_grad_norm must be one of"),
     (dict(divergence="never"), ValueError, "divergence must be one of"),

@@ -116,7 +116,7 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
             break
         if online:
             loss_sum = loss_sum + fx
-        hvp = _hvp_callable(problem, y, k, calls, xp) if rule.needs_hvp else None
+        hvp = _hvp_callable(problem, y, k, calls, xp, health) if rule.needs_hvp else None
         if k == 0:
             _check_first(problem, rule, g, value, x, state, hvp, batch_shape)
         if segment is not None:
@@ -154,7 +154,14 @@ def _check_first(problem: Any, rule: Any, g: Array, value: Any, x: Array, state:
     rule.check_inputs(g, state, x, value=value, hvp=hvp)
 
 
-def _hvp_callable(problem: Any, y: Array, k: int, calls: dict[str, int], xp: Any) -> Any:
+def _hvp_callable(problem: Any, y: Array, k: int, calls: dict[str, int], xp: Any, health: Any) -> Any:
+    """The Hessian-vector product the rule gets at step k, checked for shape and finiteness.
+
+    A non-finite product at a finite point and direction is a ValueError at step 0 (the problem's
+    ``hvp`` is broken where the run starts); later it is the overflow of a run that is diverging
+    (the product grows with the iterate, e.g. gradient-norm regularization with too large a step),
+    and the runs it happened in are marked ``"non_finite"`` at step k (:mod:`.health`).
+    """
     online = bool(problem.online)
 
     def hvp(v: Array) -> Array:
@@ -165,9 +172,12 @@ def _hvp_callable(problem: Any, y: Array, k: int, calls: dict[str, int], xp: Any
                              f"{tuple(y.shape)} and v of shape {tuple(v.shape)}")
         if not bool(xp.all(xp.isfinite(out))):
             finite_in = xp.all(xp.isfinite(y), axis=-1) & xp.all(xp.isfinite(v), axis=-1)
-            if bool(xp.any(finite_in & ~xp.all(xp.isfinite(out), axis=-1))):
-                raise ValueError(f"problem {problem.name!r}: hvp(x, v) returned non-finite values at a finite point "
-                                 f"x and direction v (step {k})")
+            bad = finite_in & ~xp.all(xp.isfinite(out), axis=-1)
+            if bool(xp.any(bad)):
+                if k == 0:
+                    raise ValueError(f"problem {problem.name!r}: hvp(x, v) returned non-finite values at a finite "
+                                     f"point x and direction v (step {k})")
+                health.stamp_non_finite(bad, k)
         return out
 
     return hvp

@@ -4,7 +4,8 @@ Statuses (``Trace.status``, one per run), each with its step (``Trace.status_ste
 
 * ``"ok"``;
 * ``"non_finite"`` (diverged): a non-finite entry of :math:`x_k`, of :math:`f(x_k)` or of
-  :math:`\|\nabla f(x_k)\|^2`;
+  :math:`\|\nabla f(x_k)\|^2`, or (after step 0) of a Hessian-vector product the rule asked for
+  at a finite point: its overflow as the run diverges;
 * ``"blow_up"`` (diverged): the gap :math:`q_k = f(x_k) - f^\star` (or
   :math:`\|\nabla f(x_k)\|^2` when f* is unknown) exceeded :data:`BLOWUP_FACTOR` times its
   value at step 0 at :data:`BLOWUP_POINTS` consecutive record points, increasing at each; the
@@ -63,6 +64,13 @@ class Health:
         new = mask & (self.code == _OK)
         self.code = xp.where(new, xp.asarray(code, dtype=xp.int8), self.code)
         self.step = xp.where(new, xp.asarray(k, dtype=xp.int64), self.step)
+
+    def stamp_non_finite(self, mask: Any, k: int) -> None:
+        """Mark the runs in ``mask`` (batch shape, or with leading axes of a broadcast) non-finite at k."""
+        xp = self.xp
+        while mask.ndim > self.code.ndim:
+            mask = xp.any(mask, axis=0)
+        self._stamp(mask, k, _NONFINITE)
 
     def scan_step(self, k: int, x: Any, gn: Any = None, g_prev: Any = None) -> None:
         """Every-step scan of x_k (and of the squared gradient norm when computed)."""

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ._app import app, console, fail
+from ._app import app, console, escape, fail
 
 __all__ = ["experiment", "check_writable"]
 
@@ -26,6 +26,31 @@ def check_writable(folder: Path, option: str = "--out") -> None:
         os.unlink(tmp)
     except OSError as exc:
         raise ValueError(f"{option} {str(folder)!r} is not a writable folder ({exc.strerror or exc})") from None
+
+
+def _save_traceback(out: Path, name: str, exc: BaseException) -> Path | None:
+    """Write the traceback of a failed experiment to ``out/<name>.failed.txt`` (None if it cannot)."""
+    import traceback
+
+    path = out / f"{name}.failed.txt"
+    try:
+        path.write_text("".join(traceback.format_exception(exc)))
+    except OSError:
+        return None
+    return path
+
+
+def _report(done: list, failed: list, size: str, out: Path) -> None:
+    t = Table(title=f"experiments ({size})")
+    for col in ("experiment", "fidelity", "verdict", "status"):
+        t.add_column(col, no_wrap=col == "experiment")
+    for rec, status in done:
+        v = rec["verdict"]
+        t.add_row(rec["name"], rec["fidelity"], f"[{_STYLE[v]}]{v}[/]", status)
+    for n, exc, tb in failed:
+        t.add_row(n, "", "[red]error[/]", escape(f"failed: {type(exc).__name__}" + (f" (traceback: {tb})" if tb else "")))
+    console.print(t)
+    console.print(f"results: {out}")
 
 
 def _list() -> None:
@@ -77,12 +102,25 @@ def experiment(
         target = "--all" if all_ else name
         command = f"precond-theory experiment {target} --size {size} --out {out}"
         console.print(f"[bold]{len(names)} experiment{'s' * (len(names) > 1)}[/], size {size}, {total} runs -> {out}")
-        done = []
+        done, failed = [], []
         with progress_bar("experiments", total=total, unit="runs") as advance:
             for n in names:
-                rec, status = run_experiment(n, size=size, out=out, reuse=reuse, advance=advance, command=command,
-                                             log=lambda line: console.print(line, markup=False, highlight=False))
+                try:
+                    rec, status = run_experiment(n, size=size, out=out, reuse=reuse, advance=advance,
+                                                 command=command,
+                                                 log=lambda line: console.print(line, markup=False, highlight=False))
+                except Exception as exc:  # noqa: BLE001 - one failing experiment must not lose the others
+                    failed.append((n, exc, _save_traceback(out, n, exc)))
+                    console.print(f"[red]{escape(n)} failed:[/] {escape(f'{type(exc).__name__}: {exc}')}",
+                                  soft_wrap=True, highlight=False)
+                    continue
+                (out / f"{n}.failed.txt").unlink(missing_ok=True)
                 done.append((rec, status))
+        if failed:
+            _report(done, failed, size, out)
+            fail(f"{len(failed)} of {len(names)} experiments failed ({', '.join(n for n, _, _ in failed)}); "
+                 "the others' results are kept in " + str(out)
+                 + ("; the gallery was not written (it would miss them)" if gallery is not None else ""), code=1)
         if gallery is not None:
             from ..report.gallery import write_gallery
 
@@ -91,13 +129,6 @@ def experiment(
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot write the results to {str(out)!r}: {exc.strerror or exc}")
-    t = Table(title=f"experiments ({size})")
-    for col in ("experiment", "fidelity", "verdict", "status"):
-        t.add_column(col, no_wrap=col == "experiment")
-    for rec, status in done:
-        v = rec["verdict"]
-        t.add_row(rec["name"], rec["fidelity"], f"[{_STYLE[v]}]{v}[/]", status)
-    console.print(t)
-    console.print(f"results: {out}")
+    _report(done, [], size, out)
     if gallery is not None:
         console.print(f"gallery: {page}")
