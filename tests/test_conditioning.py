@@ -400,3 +400,50 @@ def test_non_finite_hvp_is_a_clear_error_naming_hvp():
         extreme_eigenvalues(lambda v: v * np.nan, 50)
     res = extreme_eigenvalues(lambda v: 3.0 * v, 50)  # the finite operator still works
     assert res.lambda_min == pytest.approx(3.0) and res.lambda_max == pytest.approx(3.0)
+
+
+# ------------------------------------------------ the lean Lanczos step (in place, fused with numba)
+@pytest.mark.parametrize("n, path", [(400, "blas"), (20000, "numba")])
+def test_lean_lanczos_step_matches_the_reference_recurrence(monkeypatch, n, path):
+    """Before orthogonality is lost (k << n) the lean and reference recurrences agree to rounding."""
+    from precond_theory.conditioning import _lanczos_lean as lean
+    from precond_theory.conditioning import bracket as B
+
+    if path == "numba":
+        pytest.importorskip("numba")
+    taken = lean.lean_step(np, np.float64, n)
+    assert taken is not None and (taken is lean._NUMBA) == (path == "numba")
+    hvp = householder_operator(np.geomspace(1e-4, 1.0, n))
+    got = C.eigenvalue_bracket(hvp, n, max_hvp=40, check_symmetry=False)
+    monkeypatch.setattr(B, "lean_step", lambda *a: None)
+    ref = C.eigenvalue_bracket(hvp, n, max_hvp=40, check_symmetry=False)
+    for key in ("lambda_min", "lambda_max", "lower_min", "upper_max", "residual_min"):
+        assert getattr(got, key) == pytest.approx(getattr(ref, key), rel=1e-10), key
+    assert got.n_hvp == ref.n_hvp == 40
+
+
+@pytest.mark.parametrize("n", [400, 20000])
+def test_lean_lanczos_step_leaves_the_product_alone_and_scans_it(n):
+    """An hvp may return its input or a buffer it keeps; a NaN in a product is still named."""
+    r = C.eigenvalue_bracket(lambda v: v, n)  # identity: returns q itself
+    assert r.stopped == "invariant" and r.lambda_min == pytest.approx(1.0) and r.lambda_max == pytest.approx(1.0)
+    d = np.geomspace(0.1, 1.0, n)
+    calls = []
+
+    def nan_at_7(v):
+        calls.append(1)
+        out = d * v
+        if len(calls) == 7:
+            out[n // 2] = np.nan
+        return out
+
+    with pytest.raises(ValueError, match="non-finite value .* at product 7"):
+        C.eigenvalue_bracket(nan_at_7, n)
+
+
+def test_lean_lanczos_float32_bracket_contains_the_spectrum():
+    n = 500
+    lam = np.geomspace(1e-2, 1.0, n)
+    hvp = householder_operator(lam)
+    r = C.eigenvalue_bracket(lambda v: hvp(v.astype(np.float64)).astype(np.float32), n, dtype="float32", rtol=3e-2)
+    assert r.certified and contains(r, lam[0], lam[-1])

@@ -21,6 +21,9 @@ The cost grows with the number of products only: no basis is stored, so there is
 reorthogonalization cost and no restart; loss of orthogonality only creates copies ("ghosts")
 of Ritz values that have already converged, which never move the extreme Ritz values outward
 and which this function never reports as separate eigenvalues (it only uses the two extremes).
+For NumPy float vectors the recurrence runs in place on three rotating buffers
+(:mod:`._lanczos_lean`: one fused three-pass kernel with numba, else in-place BLAS), so a step
+costs a few passes over memory besides the product itself.
 
 The bracket is honest about gapless spectra: resolving :math:`\lambda_{\min}` to relative
 accuracy r needs about :math:`\ln(3.3\sqrt n/\delta)/(4\sqrt{r\,\lambda_{\min}/\lambda_{\max}})`
@@ -51,6 +54,7 @@ import numpy as np
 from .._checks import check_choice, check_int, check_range
 from .._xp import asarray
 from ._shared import Array
+from ._lanczos_lean import lean_step
 from .dense import _check_diagonal
 from .matrix_free import _check_symmetric, _lanczos_step, _norm, _Operator, _resolve_vector_space, _tridiag_end
 
@@ -203,6 +207,7 @@ def eigenvalue_bracket(
         if len(p.shape) != 1:
             raise ValueError(f"p must have shape ({n},); got {tuple(p.shape)}")
         s = xp.sqrt(_check_diagonal("p", xp.astype(p, dtype), n, xp, True))
+    lean = lean_step(xp, dtype, n)
     op = _Operator(hvp, n, s, xp)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
@@ -210,6 +215,8 @@ def eigenvalue_bracket(
         _check_symmetric(op, xp, dtype, n, eps, rng)
     q = asarray(rng.standard_normal(n), xp, dtype)
     q = q / _norm(xp, q)
+    if lean is not None:  # three rotating buffers, filled in place; products scanned through their scalars
+        op.scan, spare = False, np.empty_like(q)
     delta = (1.0 - confidence) / 2
     want_min, want_max = which in ("both", "min"), which in ("both", "max")
 
@@ -222,9 +229,15 @@ def eigenvalue_bracket(
     out: dict[str, Any] = {}
     stopped = ""
     while True:
-        w, a = _lanczos_step(xp, op(q), q, q_prev, beta_prev)
+        if lean is None:
+            w, a = _lanczos_step(xp, op(q), q, q_prev, beta_prev)
+            beta = _norm(xp, w)
+        else:
+            w = spare
+            a, beta = lean(op(q), q, q_prev, beta_prev, w)
+            if not (math.isfinite(a) and math.isfinite(beta)):
+                raise op.non_finite()
         alphas.append(a)
-        beta = _norm(xp, w)
         k = len(alphas)
         amax, bmax = max(amax, abs(a)), max(bmax, beta_prev)
         tnorm = amax + 2 * bmax  # >= ||T_k||
@@ -252,8 +265,11 @@ def eigenvalue_bracket(
                 break
             next_check = k + max(1, k // 50)
         betas.append(beta)
-        q_prev, beta_prev = q, beta
-        q = w / beta
+        if lean is None:
+            q_prev, beta_prev, q = q, beta, w / beta
+        else:  # w is already q_{k+1}; the oldest vector becomes the next spare buffer
+            spare = q_prev if q_prev is not None else np.empty_like(q)
+            q_prev, beta_prev, q = q, beta, w
     return EigenvalueBracket(
         lambda_min=out["lambda_min"], lambda_max=out["lambda_max"], lower_min=out["lower_min"],
         upper_max=out["upper_max"], residual_min=out["residual_min"], residual_max=out["residual_max"],

@@ -91,10 +91,19 @@ def _resolve_vector_space(p: Any, v0: Any, xp: Any, dtype: Any) -> tuple[Any, An
 
 
 class _Operator:
-    """``v -> s * hvp(s * v)`` on vectors of shape ``(n,)``, counting products."""
+    """``v -> s * hvp(s * v)`` on vectors of shape ``(n,)``, counting products.
 
-    def __init__(self, hvp: Callable[[Array], Array], n: int, s: Array | None, xp: Any) -> None:
-        self.hvp, self.n, self.s, self.xp, self.count = hvp, n, s, xp, 0
+    ``scan=False`` skips the scan of every product for non-finite entries: for a caller that checks
+    the scalars the product feeds (a NaN or inf entry makes ``q.Hq`` or ``||r||`` non-finite) and
+    raises :meth:`non_finite` itself.
+    """
+
+    def __init__(self, hvp: Callable[[Array], Array], n: int, s: Array | None, xp: Any, scan: bool = True) -> None:
+        self.hvp, self.n, self.s, self.xp, self.count, self.scan = hvp, n, s, xp, 0, scan
+
+    def non_finite(self) -> ValueError:
+        return ValueError(f"hvp returned a non-finite value (NaN or inf) at product {self.count}; "
+                          "the Hessian-vector product must be finite at the point where it is evaluated")
 
     def __call__(self, v: Array) -> Array:
         self.count += 1
@@ -105,9 +114,8 @@ class _Operator:
                 raise ValueError(f"hvp must map a vector of shape ({self.n},) to one of shape ({self.n},); got "
                                  f"{tuple(w.shape) if hasattr(w, 'shape') else type(w).__name__}")
             array_namespace(w, v)  # same backend
-        if not bool(self.xp.all(self.xp.isfinite(w))):
-            raise ValueError(f"hvp returned a non-finite value (NaN or inf) at product {self.count}; "
-                             "the Hessian-vector product must be finite at the point where it is evaluated")
+        if self.scan and not bool(self.xp.all(self.xp.isfinite(w))):
+            raise self.non_finite()
         return w if self.s is None else self.s * w
 
 
