@@ -244,3 +244,21 @@ def test_all_continues_past_a_failing_experiment_and_reports_it(tmp_path, monkey
     assert res.exit_code == 0, res.output
     assert "cached" in res.output and not (out / "broken_exp.failed.txt").exists()
     assert (out / "broken_exp" / "verdict.json").is_file()
+
+
+def test_a_steps_target_met_at_the_start_is_refused_and_the_saddle_start_is_below_it():
+    """Steps to a target already met at step 0 are 0 for every rule: a comparison that cannot fail.
+    Himmelblau's lowest saddle sits at f = 13.3, so the former target f <= 20 was met at the start."""
+    from precond_theory.experiments import _compare
+    from precond_theory.experiments.seed_claims import SADDLE
+
+    p = {"steps": 40, "seeds": 4, "lrs": [0.01, 0.1]}
+    rules_ = {"adamrag": {}, "adam": {}}
+    with pytest.raises(ValueError, match="target 20 of f is met at the start by"):
+        _compare._per_problem({**SADDLE, "target_abs": 20.0}, rules_, p, "steps", lambda n=1: None)
+    res = _compare._per_problem(SADDLE, rules_, p, "steps", lambda n=1: None)
+    saddles = [s for s in res["problem"].stationary_points if s.kind == "saddle"]
+    assert len(saddles) == 4 and min(float(res["problem"].value(np.asarray(s.x))) for s in saddles) > 13.0
+    assert (res["summary"]["first"] > SADDLE["target_abs"]).all()
+    for name in rules_:  # every seed starts at its own saddle and needs steps to reach the target
+        assert (res["per_rule"][name]["value"] > 0).all()

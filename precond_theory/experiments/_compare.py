@@ -68,8 +68,11 @@ def _starts(problem: Any, spec: dict[str, Any], seeds: int) -> np.ndarray:
     scale = float(spec.get("start_scale", 1.0))
     if spec.get("start") == "saddle":
         pts = [p for p in problem.stationary_points if p.kind == "saddle"]
-        ref = np.asarray(pts[0].x, dtype=float)
-        return np.stack([ref + scale * np.random.default_rng(s).standard_normal(problem.dim) for s in range(seeds)])
+        if not pts:
+            raise ValueError(f"start='saddle': problem {problem.name!r} lists no saddle among its stationary points")
+        # seed s starts near saddle s mod (number of saddles): every saddle is a start
+        return np.stack([np.asarray(pts[s % len(pts)].x, dtype=float)
+                         + scale * np.random.default_rng(s).standard_normal(problem.dim) for s in range(seeds)])
     return starts(problem, seeds, scale)
 
 
@@ -127,6 +130,11 @@ def _per_problem(spec: dict[str, Any], rules_: dict[str, dict[str, Any]], p: dic
             wide = tuned.pivot_table(index="stop_val", columns="seed", values=col, aggfunc="first", dropna=False)
             y0 = float(np.median(summ[summ.rule_index == 0].groupby("seed")["first"].first()))
             target = spec["target_abs"] if "target_abs" in spec else float(spec.get("target", 1e-6)) * y0
+            first = summ["first"].to_numpy(float)
+            if np.any(first <= target):  # steps to target would be 0: the criterion could not tell rules apart
+                raise ValueError(f"problem {spec['name']!r}: the target {target:g} of {metric} is met at the start by "
+                                 f"{int(np.sum(first <= target))} of {first.size} runs (smallest value at step 0: "
+                                 f"{float(np.min(first)):g}); choose a target below every start")
             val = steps_to_target(wide.index.to_numpy(float), wide.to_numpy(float), target, cap=steps + 1)
         elif criterion == "final":
             val = g["final"].to_numpy()
