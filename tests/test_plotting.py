@@ -175,3 +175,18 @@ def test_rate_check_figure_clips_laws_and_uses_math_text(tmp_path):
     assert law_math(get_claim("gd_convex")) == "$O(k^{-1})$"
     assert law_math(get_claim("adam_type_nonconvex")) == r"$O(k^{-0.5}\,(\log k))$"
     assert law_math(get_claim("adagrad_regret")) == "$O(T^{0.5})$"
+
+
+def test_line_styles_stay_distinct_beyond_the_palette():
+    """Eight regularization kinds in one legend: the eighth line must not repeat the first (the
+    palette has seven colours); in greyscale, line style and marker tell the first 24 apart."""
+    from precond_theory.plotting import line_style
+
+    def key(st, *fields):
+        return tuple(str(st[f]) for f in fields)
+
+    styles = [line_style(i) for i in range(56)]
+    assert len({key(s, "color", "marker") for s in styles}) == 56
+    assert len({key(s, "ls", "marker") for s in styles[:24]}) == 24
+    assert all(s["ls"] != "--" for s in styles)  # dashed is RECON's
+    assert line_style(3, "RECON")["ls"] == "--"

@@ -37,9 +37,11 @@ FONT_PT = 8.0
 TITLE_PT = 9.0
 #: Paul Tol's "bright" scheme (colour-blind safe), the order of SciencePlots' ``bright`` style.
 PALETTE = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB")
-#: Line styles for non-RECON lines (dashed is reserved for RECON rules) and markers.
-_LINESTYLES = ("-", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (3, 1, 1, 1)), (0, (1, 2)), (0, (6, 2)))
-_MARKERS = ("o", "s", "^", "v", "D", "P", "X")
+#: Line styles for non-RECON lines (dashed is reserved for RECON rules) and markers.  The three
+#: periods (7 colours, 6 line styles, 8 markers) are coprime in pairs up to a factor 2, so no two
+#: of the first 56 lines share a colour and a marker, and none of the first 168 all three.
+_LINESTYLES = ("-", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (3, 1, 1, 1)), (0, (1, 2)))
+_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 #: Formats :func:`save_figure` writes.
 FORMATS = ("pdf", "svg", "png")
 
