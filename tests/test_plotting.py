@@ -190,3 +190,20 @@ def test_line_styles_stay_distinct_beyond_the_palette():
     assert len({key(s, "ls", "marker") for s in styles[:24]}) == 24
     assert all(s["ls"] != "--" for s in styles)  # dashed is RECON's
     assert line_style(3, "RECON")["ls"] == "--"
+
+
+def test_gaps_at_round_off_keep_the_log_axis_and_real_negatives_do_not():
+    """A gap f - f* that reaches f* in floating point records 0 or a tiny negative number; when
+    that is 12% of the records (soaa_faster_than_adam's logistic regression) the axis stays
+    logarithmic.  Values that are negative beyond round-off still give a linear axis."""
+    t = _table(lrs=(0.1,), steps=200)
+    last = t.stop_val >= t.stop_val.quantile(0.85)
+    s = float(np.median(t[t.stop_val == 0].objective_f_gap))
+    eps = np.finfo(np.float64).eps
+    at_f_star = t.copy()
+    at_f_star.loc[last, "objective_f_gap"] = np.where(np.arange(last.sum()) % 2, 0.0, -3 * eps * s)
+    assert (at_f_star.objective_f_gap <= 0).mean() > 0.1
+    assert plot_convergence(at_f_star, metric="f_gap").get_yscale() == "log"
+    below = t.copy()
+    below.loc[last, "objective_f_gap"] = -1e-3 * s  # a wrong f*, not round-off
+    assert plot_convergence(below, metric="f_gap").get_yscale() == "linear"

@@ -121,7 +121,8 @@ def plot_convergence(table: Any, *, metric: str = "f_gap", group_by: Sequence[st
         Log x-axis.  Step 0 is then drawn at its true place by plotting against ``k + 1``
         (the axis says so); on a linear axis x is ``k``.
     logy : bool, optional
-        Log y-axis (default: when the metric is positive in at least 90% of the records).
+        Log y-axis (default: when at least 90% of the records are positive or round-off, i.e.
+        within 64 ulp of zero relative to the metric's starting scale; those are not drawn).
     width : "single" | "double" | float
         Width of a new figure (3.25 in, 6.75 in, or inches).
     quantiles : (float, float)
@@ -171,6 +172,22 @@ def plot_convergence(table: Any, *, metric: str = "f_gap", group_by: Sequence[st
     return ax
 
 
+def _round_off_of_values(all_y: list, dtype: Any) -> float:
+    """A value within ``ROUND_OFF_ULPS`` ulp of the metric's starting scale (median over runs of
+    its first finite record) is round-off: a gap f - f* that reached f* in floating point is 0 or
+    a tiny negative number."""
+    try:
+        eps = float(np.finfo(np.dtype(dtype)).eps)
+    except TypeError:
+        raise ValueError(f"dtype must be a floating dtype (e.g. 'float64'); got {dtype!r}") from None
+    firsts = [v for y in all_y for v in np.abs(np.asarray(y, dtype=float)[0]) if np.isfinite(v)]
+    return ROUND_OFF_ULPS * eps * float(np.median(firsts)) if firsts else 0.0
+
+
+#: values within this many ulp of the metric's scale count as round-off when choosing the y-axis
+ROUND_OFF_ULPS = 64
+
+
 def _draw(ax, table, col, metric, keys, group_by, label, logx, logy, q, dtype, floor, own, title) -> None:
     handles, labels = [], []
     all_y, finite_y, div_total = [], [], 0
@@ -211,8 +228,9 @@ def _draw(ax, table, col, metric, keys, group_by, label, logx, logy, q, dtype, f
         labels.append("diverged (step)")
     data = np.concatenate([a.reshape(-1) for a in (finite_y or all_y)]) if all_y else np.zeros(0)
     data = data[np.isfinite(data)]
-    if logy is None:
-        logy = data.size > 0 and float(np.mean(data > 0)) >= 0.9
+    if logy is None:  # zeros and tiny negatives at round-off (a gap at f*) do not vote for a linear axis
+        tol = _round_off_of_values(all_y, dtype)
+        logy = data.size > 0 and float(np.mean((data > 0) | (np.abs(data) <= tol))) >= 0.9
     if logy:
         pos = data[data > 0]
         if pos.size:
