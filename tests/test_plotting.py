@@ -159,6 +159,11 @@ def test_bad_arguments_are_refused(tmp_path):
         save_figure("not a figure", tmp_path / "fig.png")
 
 
+def _legend_texts(ax):
+    legend = ax.figure.legends[0] if ax.figure.legends else ax.get_legend()
+    return [tx.get_text() for tx in legend.get_texts()]
+
+
 def test_rate_check_figure_clips_laws_and_uses_math_text(tmp_path):
     from precond_theory.claims import get_claim
     from precond_theory.rates import check_claim
@@ -173,6 +178,11 @@ def test_rate_check_figure_clips_laws_and_uses_math_text(tmp_path):
     save_figure(ax, tmp_path / "hb.pdf")
     assert {p.suffix for p in tmp_path.iterdir()} == {".pdf", ".svg", ".png"}
     assert law_math(get_claim("gd_convex")) == "$O(k^{-1})$"
+    assert any(s.startswith("fit: order") for s in _legend_texts(plot_rate_check(check_claim("sgd_nonconvex"))))
+    # decided by the explicit bound (attained at k = 100): the fit is labelled as not deciding
+    tight = check_claim("gd_convex_tight")
+    assert "(not deciding)" in tight.reason
+    assert any(s.startswith("fit (not deciding): order") for s in _legend_texts(plot_rate_check(tight)))
     assert law_math(get_claim("adam_type_nonconvex")) == r"$O(k^{-0.5}\,(\log k))$"
     assert law_math(get_claim("adagrad_regret")) == "$O(T^{0.5})$"
 

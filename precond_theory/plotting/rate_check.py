@@ -125,7 +125,9 @@ def _draw(ax: Any, rc: Any, title: str | None, own: bool, dtype: Any) -> None:
 
 
 def _fit_label(rc: Any) -> str:
+    """The fit's legend entry; "not deciding" when the verdict rests on the explicit bound."""
     lo, hi = rc.fit.ci
+    head = "fit (not deciding)" if "(not deciding)" in str(getattr(rc, "reason", "")) else "fit"
     if hasattr(rc.fit, "order"):
-        return f"fit: order {rc.fit.order:.3g} [{lo:.3g}, {hi:.3g}]"
-    return f"fit: rate {rc.fit.rate:.5g} [{lo:.5g}, {hi:.5g}]"
+        return f"{head}: order {rc.fit.order:.3g} [{lo:.3g}, {hi:.3g}]"
+    return f"{head}: rate {rc.fit.rate:.5g} [{lo:.5g}, {hi:.5g}]"
