@@ -208,6 +208,32 @@ def test_compiled_equals_reference_every_option(cls, dtype):
             assert worst <= MAX_ULP, (cls.name, args, worst)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls", [c for c, plan in _plans.PLANS.items() if plan is _plans.AdamPlan],
+                         ids=lambda c: c.name)
+def test_parallel_adam_kernel_equals_reference_every_option(cls, dtype, monkeypatch):
+    """The multi-threaded Adam kernel (taken for large n with more than one numba thread), forced
+    here on small arrays in chunks of 2 (so runs of N = 5 end in a partial chunk): every option,
+    batched hyperparameters included, against the reference as for the serial kernel."""
+    import numba
+
+    calls = []
+    par = _plans.ka.adam_kernel_parallel
+    monkeypatch.setattr(_plans, "PARALLEL_MIN_SIZE", 1)
+    monkeypatch.setattr(_plans, "PARALLEL_CHUNK", 2)
+    monkeypatch.setattr(_plans, "_threads", lambda: 2)
+    monkeypatch.setattr(_plans.ka, "adam_kernel_parallel", lambda *a: calls.append(a[-1]) or par(*a))
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    try:
+        for kw in option_grid(cls):
+            for args in (kw, batched(cls, kw)):
+                worst = compare_trajectory(cls(**args), dtype)
+                assert worst <= MAX_ULP, (cls.name, args, worst)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert calls and set(calls) == {2}  # the parallel kernel ran, in chunks of 2
+
+
 def test_option_grid_covers_every_literal_and_bool():
     """The grid really varies the options (not one default combination per rule)."""
     grid = option_grid(rules.Adam)

@@ -129,16 +129,23 @@ def adam_kernel(x, g, m, v, vmax, C, K, coupled, decoupled, ams, dmode):
 
 @njit(cache=True, fastmath=False, error_model="numpy", nogil=True, parallel=True)
 def adam_kernel_parallel(x, g, m, v, vmax, C, K, coupled, decoupled, ams, dmode, chunk):
-    """:func:`adam_kernel` for large n: the ``R * ceil(n / chunk)`` chunks are shared among numba's threads."""
+    """:func:`adam_kernel` for large n: the ``R * ceil(n / chunk)`` chunks are shared among numba's threads.
+
+    Each chunk is passed as its own slices, looped from 0: the row's loop then vectorizes as in
+    the serial kernel.  (Passing the whole row with an offset range did not vectorize: with one
+    thread, 8 GB/s instead of 48 for one Adam step at n = 10^7 float32 on the development machine.)
+    """
     R, n = x.shape
     per_run = C.shape[1] > 1
     nch = (n + chunk - 1) // chunk
     for t in prange(R * nch):
         r = t // nch
         lo = (t % nch) * chunk
+        hi = min(n, lo + chunk)
         vm = vmax[r] if ams else vmax[0]
-        _adam_row(x[r], g[r], m[r], v[r], vm, C, r if per_run else 0, K, coupled, decoupled, ams, dmode,
-                  lo, min(n, lo + chunk))
+        vs = vm[lo:hi] if ams else vm
+        _adam_row(x[r, lo:hi], g[r, lo:hi], m[r, lo:hi], v[r, lo:hi], vs, C, r if per_run else 0, K, coupled,
+                  decoupled, ams, dmode, 0, hi - lo)
 
 
 @njit(**JIT)
