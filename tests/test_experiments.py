@@ -262,3 +262,22 @@ def test_a_steps_target_met_at_the_start_is_refused_and_the_saddle_start_is_belo
     assert (res["summary"]["first"] > SADDLE["target_abs"]).all()
     for name in rules_:  # every seed starts at its own saddle and needs steps to reach the target
         assert (res["per_rule"][name]["value"] > 0).all()
+
+
+def test_steps_to_target_says_when_runs_never_reached_it(monkeypatch):
+    """A run that never reaches the target counts as the horizon plus one: the comparison is
+    censored, and the reason says by whom and in how many seeds (two such runs compare as equal)."""
+    from precond_theory.experiments import _compare
+    from precond_theory.experiments.seed_claims import QUAD_AXIS
+
+    monkeypatch.setattr(base, "_REGISTRY", {})
+    exp = _compare.comparison("censored_probe", title="t", paper="p", claim="c", expected="e", subject="adam",
+                              baselines=["sgd"], criterion="steps", problems=[QUAD_AXIS],
+                              sizes={k: {"steps": 5, "seeds": 3, "lrs": [0.01, 0.1]} for k in ("ci", "full")})
+    res = exp.run(dict(exp.sizes["ci"]), lambda n=1: None)
+    assert res.verdict == "inconclusive"  # 5 steps: nobody gets to 1e-6 of the start
+    assert "target not reached within 5 steps by adam in 3/3 and by sgd in 3/3 seeds" in res.reason
+    full = _compare.comparison("uncensored_probe", title="t", paper="p", claim="c", expected="e", subject="adam",
+                               baselines=["sgd"], criterion="steps", problems=[{**QUAD_AXIS, "target": 0.5}],
+                               sizes={k: {"steps": 200, "seeds": 3, "lrs": [0.01, 0.1]} for k in ("ci", "full")})
+    assert "not reached" not in full.run(dict(full.sizes["ci"]), lambda n=1: None).reason

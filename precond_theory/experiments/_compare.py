@@ -161,6 +161,20 @@ def _per_problem(spec: dict[str, Any], rules_: dict[str, dict[str, Any]], p: dic
             "tuned": pd.concat(tuned_rows, ignore_index=True), "target": spec.get("target")}
 
 
+def _censored(criterion: str, p: dict[str, Any], a_name: str, b_name: str, a: Any, b: Any) -> str:
+    """For steps to a target: how many seeds of each rule never reached it (counted as the horizon
+    plus one, so a ratio involving them is a bound, and two such runs compare as equal)."""
+    if criterion != "steps":
+        return ""
+    cap = int(p["steps"]) + 1
+    na, nb = int(np.sum(np.asarray(a) >= cap)), int(np.sum(np.asarray(b) >= cap))
+    if not (na or nb):
+        return ""
+    n = len(a)
+    return (f"; target not reached within {cap - 1} steps by {a_name} in {na}/{n} and by {b_name} in {nb}/{n} "
+            f"seeds (counted as {cap} steps: censored)")
+
+
 def _figure(results: list[dict[str, Any]], criterion: str, fid: dict[str, str]) -> Any:
     from ..plotting import paper_figure, paper_style, plot_convergence, plot_sensitivity
 
@@ -219,7 +233,8 @@ def comparison(name: str, *, title: str, paper: str, claim: str, expected: str, 
                         continue
                 pv = paired_verdict(a_val, b_val, log=use_log, what=what, names=(subject, b), better=better,
                                     margin=0.01 if criterion == "oscillation" else None)
-                pv["reason"] = f"{res['problem'].name}: {pv['reason']}"
+                pv["reason"] = f"{res['problem'].name}: {pv['reason']}" + _censored(criterion, p, subject, b,
+                                                                                   a_val, b_val)
                 parts.append(pv)
             for r, d in pr.items():
                 v = np.asarray(d["value"], dtype=float)
