@@ -24,6 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- generated: (?P<src>[^ ]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
 
 
+def cell(value: object) -> str:
+    r"""A table cell: ``|`` outside code spans escaped as ``\|`` (a bare one, as in ``||x||``,
+    would end the cell and shift the rest of the row); code spans keep theirs."""
+    parts = str(value).split("`")
+    return "`".join(p if i % 2 else re.sub(r"(?<!\\)\|", r"\\|", p) for i, p in enumerate(parts))
+
+
 def render(data: dict) -> str:
     """Markdown table plus a line naming the command, machine and date."""
     for key in ("command", "machine", "date", "columns", "rows"):
@@ -34,7 +41,7 @@ def render(data: dict) -> str:
     for row in data["rows"]:
         if len(row) != len(cols):
             raise ValueError(f"row {row!r} has {len(row)} cells for {len(cols)} columns")
-        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+        lines.append("| " + " | ".join(cell(c) for c in row) + " |")
     lines.append("")
     lines.append(f"*Measured with `{data['command']}` on {data['machine']}, {data['date']}.*")
     if data.get("notes"):

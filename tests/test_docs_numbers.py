@@ -116,3 +116,29 @@ def test_a_block_without_data_is_an_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(gen, "pages", lambda: [page])
     assert gen.main(["--check"]) == 2
     assert "no_such_table.json does not exist" in capsys.readouterr().out
+
+
+def _td_texts(md: str) -> list[list[str]]:
+    import markdown
+
+    html = markdown.markdown(md, extensions=["tables"])
+    return [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]]
+
+
+def _alone(value) -> str:
+    """How one cell renders in a table of its own (what it must render as in its row)."""
+    return _td_texts(f"| h |\n|---|\n| {gen.cell(value)} |\n")[0][0]
+
+
+def test_every_generated_row_renders_cell_by_cell():
+    """A bare ``|`` in a cell (``E||g||^2``) ends the cell in Markdown, and the table extension then
+    pads or cuts the row to the header's width: every cell of every generated table must render
+    in its row as it renders alone."""
+    for page, src in BLOCKS:
+        data = json.loads((ROOT / src).read_text())
+        rendered = _td_texts(gen.render(data))
+        assert len(rendered) == len(data["rows"]), (page.name, src)
+        for got, row in zip(rendered, data["rows"]):
+            assert got == [_alone(v) for v in row], (page.name, src, row)
+    assert _td_texts(gen.render({"command": "c", "machine": "m", "date": "d", "columns": ["a", "b"],
+                                 "rows": [["E||g||^2 and `|x|`", 1]]}))[0][0].startswith("E||g||^2 and <code>|x|")
