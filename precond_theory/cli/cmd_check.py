@@ -195,7 +195,7 @@ def _power(claims: dict[str, Any], kw: dict[str, Any], replicates: int, level: f
         got = futures[cname].result() if pool is not None else _power_rows(c, replicates, level, kw)
         for r in got:
             cells = r.cells()
-            rows.append([f"`{cells[0]}`", *cells[1:8], cells[8].replace("||", "‖").replace("|", "/")[:160]])
+            rows.append([f"`{cells[0]}`", *cells[1:8], cells[8][:160]])
             t.add_row(*[escape(x) for x in cells])
     if pool is not None:
         pool.shutdown()

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .style import (FONT_PT, fidelity_label, format_value, line_style, metric_label, paper_figure, paper_style,
-                    round_off_floor)
+from .style import (FONT_PT, fidelity_label, format_value, line_style, machine_eps, metric_label, metric_scale,
+                    paper_figure, paper_style, round_off_floor)
 
 __all__ = ["plot_convergence", "run_matrix", "median_band", "place_legend", "mark_diverged"]
 
@@ -122,7 +122,7 @@ def plot_convergence(table: Any, *, metric: str = "f_gap", group_by: Sequence[st
         (the axis says so); on a linear axis x is ``k``.
     logy : bool, optional
         Log y-axis (default: when at least 90% of the records are positive or round-off, i.e.
-        within 64 ulp of zero relative to the metric's starting scale; those are not drawn).
+        within ``ROUND_OFF_ULPS`` ulp of zero relative to the metric's scale; those are not drawn).
     width : "single" | "double" | float
         Width of a new figure (3.25 in, 6.75 in, or inches).
     quantiles : (float, float)
@@ -172,19 +172,9 @@ def plot_convergence(table: Any, *, metric: str = "f_gap", group_by: Sequence[st
     return ax
 
 
-def _round_off_of_values(all_y: list, dtype: Any) -> float:
-    """A value within ``ROUND_OFF_ULPS`` ulp of the metric's starting scale (median over runs of
-    its first finite record) is round-off: a gap f - f* that reached f* in floating point is 0 or
-    a tiny negative number."""
-    try:
-        eps = float(np.finfo(np.dtype(dtype)).eps)
-    except TypeError:
-        raise ValueError(f"dtype must be a floating dtype (e.g. 'float64'); got {dtype!r}") from None
-    firsts = [v for y in all_y for v in np.abs(np.asarray(y, dtype=float)[0]) if np.isfinite(v)]
-    return ROUND_OFF_ULPS * eps * float(np.median(firsts)) if firsts else 0.0
-
-
-#: values within this many ulp of the metric's scale count as round-off when choosing the y-axis
+#: values within this many ulp of the metric's scale (:func:`.style.metric_scale`) count as
+#: round-off when choosing the y-axis: a gap f - f* that reached f* in floating point is 0 or a
+#: tiny negative number
 ROUND_OFF_ULPS = 64
 
 
@@ -229,7 +219,7 @@ def _draw(ax, table, col, metric, keys, group_by, label, logx, logy, q, dtype, f
     data = np.concatenate([a.reshape(-1) for a in (finite_y or all_y)]) if all_y else np.zeros(0)
     data = data[np.isfinite(data)]
     if logy is None:  # zeros and tiny negatives at round-off (a gap at f*) do not vote for a linear axis
-        tol = _round_off_of_values(all_y, dtype)
+        tol = ROUND_OFF_ULPS * machine_eps(dtype) * metric_scale(all_y)
         logy = data.size > 0 and float(np.mean((data > 0) | (np.abs(data) <= tol))) >= 0.9
     if logy:
         pos = data[data > 0]

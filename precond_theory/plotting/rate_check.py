@@ -125,9 +125,10 @@ def _draw(ax: Any, rc: Any, title: str | None, own: bool, dtype: Any) -> None:
 
 
 def _fit_label(rc: Any) -> str:
-    """The fit's legend entry; "not deciding" when the verdict rests on the explicit bound."""
+    """The fit's legend entry; "not deciding" when the claim's explicit bound decided the verdict
+    (``rc.bound`` is set exactly then)."""
     lo, hi = rc.fit.ci
-    head = "fit (not deciding)" if "(not deciding)" in str(getattr(rc, "reason", "")) else "fit"
+    head = "fit" if rc.bound is None else "fit (not deciding)"
     if hasattr(rc.fit, "order"):
         return f"{head}: order {rc.fit.order:.3g} [{lo:.3g}, {hi:.3g}]"
     return f"{head}: rate {rc.fit.rate:.5g} [{lo:.5g}, {hi:.5g}]"

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["WIDTHS", "FONT_PT", "TITLE_PT", "PALETTE", "FORMATS", "paper_style", "paper_figure", "line_style",
-           "fidelity_label", "metric_label", "round_off_floor", "save_figure", "format_value"]
+           "fidelity_label", "metric_label", "machine_eps", "metric_scale", "round_off_floor", "save_figure", "format_value"]
 
 #: Figure widths in inches: one column and a full page (two columns) of a two-column paper.
 WIDTHS = {"single": 3.25, "double": 6.75}
@@ -159,20 +159,17 @@ def metric_label(metric: str) -> str:
     return _METRIC_LABELS.get(metric, metric.replace("_", " "))
 
 
-def round_off_floor(y: Any, dtype: Any = "float64") -> float:
-    r"""The level below which a recorded metric reflects round-off: ``FLOOR_FACTOR·ε²·s``.
-
-    ``y`` is an array ``(n_records, n_runs)`` or a list of such arrays (runs of different lengths).
-    ``s`` is the metric's scale (median over runs of its first positive record) and ε the
-    machine epsilon of ``dtype``; the same rule :mod:`precond_theory.rates` uses to exclude
-    records from fits.  Returns 0.0 when there is no positive record.
-    """
-    from ..rates import FLOOR_FACTOR
-
+def machine_eps(dtype: Any) -> float:
+    """Machine epsilon of a floating ``dtype``; a ValueError naming ``dtype`` otherwise."""
     try:
-        eps = float(np.finfo(np.dtype(dtype)).eps)
+        return float(np.finfo(np.dtype(dtype)).eps)
     except TypeError:
         raise ValueError(f"dtype must be a floating dtype (e.g. 'float64'); got {dtype!r}") from None
+
+
+def metric_scale(y: Any) -> float:
+    """A recorded metric's scale: the median over runs of each run's first positive finite record
+    (0.0 when there is none).  ``y``: an array ``(n_records, n_runs)`` or a list of such arrays."""
     blocks = y if isinstance(y, list) else [y]
     firsts = []
     for b in blocks:
@@ -183,9 +180,21 @@ def round_off_floor(y: Any, dtype: Any = "float64") -> float:
             pos = col[np.isfinite(col) & (col > 0)]
             if pos.size:
                 firsts.append(pos[0])
-    if not firsts:
-        return 0.0
-    return float(FLOOR_FACTOR * eps * eps * np.median(firsts))
+    return float(np.median(firsts)) if firsts else 0.0
+
+
+def round_off_floor(y: Any, dtype: Any = "float64") -> float:
+    r"""The level below which a recorded metric reflects round-off: ``FLOOR_FACTOR·ε²·s``.
+
+    ``y`` is an array ``(n_records, n_runs)`` or a list of such arrays (runs of different lengths).
+    ``s`` is the metric's scale (:func:`metric_scale`: median over runs of its first positive
+    record) and ε the machine epsilon of ``dtype``; the same rule :mod:`precond_theory.rates` uses
+    to exclude records from fits.  Returns 0.0 when there is no positive record.
+    """
+    from ..rates import FLOOR_FACTOR
+
+    eps = machine_eps(dtype)
+    return float(FLOOR_FACTOR * eps * eps * metric_scale(y))
 
 
 def save_figure(fig_or_ax: Any, path: str | os.PathLike, *, formats: Sequence[str] = FORMATS, dpi: int = 300) -> Path:

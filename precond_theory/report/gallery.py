@@ -47,7 +47,7 @@ def _web_png(src: Path, dst: Path) -> None:
 def _cell(v: Any) -> str:
     if isinstance(v, float):
         return "-" if v != v else f"{v:.4g}"
-    return str(v).replace("||", "‖").replace("|", "/")  # a bare | would end the table cell
+    return str(v)  # docs/gen_tables.py escapes the | of a cell when it renders the table
 
 
 def _fmt_param(k: str, v: Any) -> str:
