@@ -13,8 +13,12 @@ median over rounds); torch is an optional benchmark dependency:
   as the torch loop records nothing) against a ``torch.optim`` loop over runs (a sample of runs,
   scaled), and the floor of the gradient alone: one ``(runs, n) @ (n, n)`` product per step
   (2 n^2 flops per run-step);
-* ``memory``: in a fresh process, a 10^4-run Adam sweep at n = 1,000 with ``record="log"``:
-  peak RSS growth during ``run()`` against the bytes of x, the state and the recorded metrics.
+* ``memory``: in fresh processes, a 10^4-run Adam sweep at n = 1,000 with ``record="log"``:
+  peak RSS growth during ``run()`` (Linux: the peak is reset before the run, after the kernels
+  are compiled) and peak traced memory against the bytes of x, the state and the recorded
+  metrics;
+* ``held``: in a fresh process, the peak of tracemalloc (NumPy's allocations, exactly) during
+  a 4,096-run Adam sweep at n = 1,024 on each path, in arrays of shape (runs, n).
 
 Threads: numba, torch and OpenBLAS are set to one thread.  Usage::
 
@@ -143,39 +147,101 @@ def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int =
 
 
 MEMORY_CHILD = r"""
-import os, resource, sys, json
+import os, sys, json, tracemalloc
+import numpy as np
+from precond_theory import rules, run
+from precond_theory.problems import make_quadratic
+runs, n, steps, trace = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "trace"
+problem = make_quadratic(n, 100.0, seed=0)
+run(rules.Adam(lr=np.array([[1e-4], [1e-3]])), problem, steps=2)  # compile (and load) the kernels first
+rule = rules.Adam(lr=np.geomspace(1e-4, 1e-1, runs)[:, None])
+def status(key):  # KiB
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(key + ":"))
+if trace:
+    tracemalloc.start()
+with open("/proc/self/clear_refs", "w") as fh:  # reset the peak (VmHWM) to the current RSS: the compile's
+    fh.write("5")                               # peak above is not the run's
+base = status("VmRSS")
+traced0 = tracemalloc.get_traced_memory()[0]
+tr = run(rule, problem, steps=steps, record="log")
+peak = status("VmHWM")
+traced = tracemalloc.get_traced_memory()[1] - traced0 if trace else None
+metrics = sum(v.nbytes for v in tr.metrics.values())
+print(json.dumps({"base_kib": base, "peak_kib": peak, "traced_bytes": traced, "metrics_bytes": metrics,
+                  "array_bytes": runs * n * 8, "n_metrics": len(tr.metrics), "n_records": len(tr.steps),
+                  "kernel": tr.meta["kernel"]}))
+"""
+
+
+def _memory_child(runs: int, n: int, steps: int, mode: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(runs), str(n), str(steps), mode],
+                         capture_output=True, text=True, check=True, env=dict(os.environ))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory(runs: int, n: int, steps: int, repeats: int = 3) -> dict:
+    """Peak RSS growth during run() in fresh processes (median of ``repeats``; on a shared machine
+    RSS also moves with the host's memory pressure), and the traced peak (tracemalloc) in one more."""
+    rss = [_memory_child(runs, n, steps, "rss") for _ in range(repeats)]
+    m = _memory_child(runs, n, steps, "trace")
+    arr = m["array_bytes"]
+    state = 3 * arr  # x and Adam's m, v
+    growths = sorted((r["peak_kib"] - r["base_kib"]) * 1024 for r in rss)
+    growth = statistics.median(growths)
+    traced = m["traced_bytes"]
+    print(f"memory {runs} runs x n={n}: peak RSS growth {growth / 2**20:.0f} MiB (of {repeats}: "
+          f"{', '.join(f'{g / 2**20:.0f}' for g in growths)}), traced {traced / 2**20:.0f} MiB; x + state "
+          f"{state / 2**20:.0f} MiB + metrics {m['metrics_bytes'] / 2**20:.2f} MiB; one (runs, n) array = "
+          f"{arr / 2**20:.0f} MiB")
+    rows = [[f"{runs:,} x {n:,}", f"{growth / 2**20:.0f} [{growths[0] / 2**20:.0f}, {growths[-1] / 2**20:.0f}]",
+             f"{traced / 2**20:.0f}", f"{state / 2**20:.0f}", f"{m['metrics_bytes'] / 2**20:.2f}",
+             f"{growth / arr:.1f}", f"{traced / arr:.1f}"]]
+    return provenance.table(
+        COMMAND, ["runs x n", "peak RSS growth (MiB) [min, max]", "peak traced (MiB)", "x + Adam state (MiB)",
+                  "recorded metrics (MiB)", "RSS growth in (runs, n) float64 arrays", "traced in arrays"], rows,
+        machine_line=machine(),
+        notes=f"Adam, float64, {steps} steps, record='log' ({m['n_records']} record points, {m['n_metrics']} "
+              f"metrics), kernel {m['kernel']!r} (the default 'auto'), kernels compiled before; peak RSS: VmHWM "
+              f"after run() (reset by /proc/self/clear_refs before it) minus VmRSS before, Linux, median of "
+              f"{repeats} fresh processes; traced: the peak of "
+              "tracemalloc (NumPy's allocations) during run() in one more.")
+
+
+HELD_CHILD = r"""
+import sys, json, tracemalloc
 import numpy as np
 from precond_theory import rules, run
 from precond_theory.problems import make_quadratic
 runs, n, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 problem = make_quadratic(n, 100.0, seed=0)
 rule = rules.Adam(lr=np.geomspace(1e-4, 1e-1, runs)[:, None])
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-tr = run(rule, problem, steps=steps, record="log")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-metrics = sum(v.nbytes for v in tr.metrics.values())
-print(json.dumps({"base_kib": base, "peak_kib": peak, "metrics_bytes": metrics, "array_bytes": runs * n * 8,
-                  "n_metrics": len(tr.metrics), "n_records": len(tr.steps), "kernel": tr.meta["kernel"]}))
+out = {}
+for kernel in ("reference", "numba-step", "numba"):
+    run(rule, problem, steps=2, kernel=kernel)  # compile outside the measurement
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tr = run(rule, problem, steps=steps, record=[0, steps // 2, steps], kernel=kernel)
+    out[kernel] = {"peak": tracemalloc.get_traced_memory()[1] - base, "kernel": tr.meta["kernel"]}
+    tracemalloc.stop()
+print(json.dumps(out))
 """
 
 
-def memory(runs: int, n: int, steps: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(runs), str(n), str(steps)], capture_output=True,
+def held(runs: int, n: int, steps: int) -> dict:
+    """Peak traced memory of each path (tracemalloc: NumPy's allocations, exactly), in arrays."""
+    out = subprocess.run([sys.executable, "-c", HELD_CHILD, str(runs), str(n), str(steps)], capture_output=True,
                          text=True, check=True, env=dict(os.environ))
     m = json.loads(out.stdout.strip().splitlines()[-1])
-    arr = m["array_bytes"]
-    state = 3 * arr  # x and Adam's m, v
-    growth = (m["peak_kib"] - m["base_kib"]) * 1024
-    print(f"memory {runs} runs x n={n}: peak RSS growth {growth / 2**20:.0f} MiB; x + state {state / 2**20:.0f} MiB "
-          f"+ metrics {m['metrics_bytes'] / 2**20:.2f} MiB; one (runs, n) array = {arr / 2**20:.0f} MiB")
-    rows = [[f"{runs:,} x {n:,}", f"{growth / 2**20:.0f}", f"{state / 2**20:.0f}", f"{m['metrics_bytes'] / 2**20:.2f}",
-             f"{growth / arr:.1f}"]]
+    arr = runs * n * 8
+    rows = [[f"run(kernel={k!r})", v["kernel"], f"{v['peak'] / 2**20:.0f}", f"{v['peak'] / arr:.2f}"]
+            for k, v in m.items()]
+    print("held " + ", ".join(f"{r[0]} {r[3]} arrays" for r in rows))
     return provenance.table(
-        COMMAND, ["runs x n", "peak RSS growth (MiB)", "x + Adam state (MiB)", "recorded metrics (MiB)",
-                  "growth in (runs, n) float64 arrays"], rows, machine_line=machine(),
-        notes=f"Adam, float64, {steps} steps, record='log' ({m['n_records']} record points, {m['n_metrics']} "
-              f"metrics), kernel {m['kernel']!r} (the default 'auto'); peak RSS from getrusage in a fresh process, "
-              "minus the RSS before run().")
+        COMMAND, ["path", "meta['kernel']", "peak traced (MiB)", "peak in (runs, n) float64 arrays"], rows,
+        machine_line=machine(),
+        notes=f"Adam, {runs:,} runs x n = {n:,}, float64, {steps} steps, record=[0, {steps // 2}, {steps}]; peak of "
+              "tracemalloc (NumPy's allocations) during run(), minus what was allocated before; x, m and v are 3.")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -188,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         "run_single": single(rounds=3 if q else 7, steps=1000 if q else 5000),
         "run_sweep": sweep(rounds=3, steps=50 if q else 200),
         "run_memory": memory(1000 if q else 10_000, 1000, 5 if q else 20),
+        "run_held": held(512 if q else 4096, 256 if q else 1024, 10),
     }
     if a.json_dir:
         for name, data in results.items():

@@ -29,7 +29,26 @@ __all__ = [
     "namespace_name",
     "splitmix64",
     "check_seeds",
+    "row_slices",
+    "SLICE_BYTES",
 ]
+
+#: large NumPy arrays with batch axes are drawn, and reduced at record points, on slices of runs
+#: (along axis 0) of about this many bytes: temporaries of one slice instead of the whole batch
+SLICE_BYTES = 1 << 22
+
+
+def row_slices(shape: tuple[int, ...], itemsize: int) -> list[slice] | None:
+    """Slices along axis 0 of about :data:`SLICE_BYTES` each for an array of ``shape`` with at
+    least two axes and two rows that is larger than that; else None (the whole array)."""
+    if len(shape) < 2 or shape[0] < 2:
+        return None
+    rows = int(shape[0])
+    row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * int(itemsize)
+    if rows * row_bytes <= SLICE_BYTES:
+        return None
+    step = max(1, SLICE_BYTES // max(row_bytes, 1))
+    return [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
 
 
 def array_namespace(*xs: Any) -> Any:
@@ -216,8 +235,9 @@ floor + low` (bias below :math:`2^{-53}(high-low)`);
             host = _mix64(np, seeds.astype(np.uint64).reshape(seeds.shape or (1,))) ^ np.uint64(STREAMS[stream])
         self._key = asarray(host, xp, xp.uint64)
 
-    def _words(self, shape: tuple[int, ...], per: int = 1, sub: int = 0) -> Any:
-        """uint64 words of shape ``(*shape, per)`` for draw call ``self.calls`` (sub-stream ``sub``)."""
+    def _words(self, shape: tuple[int, ...], per: int = 1, sub: int = 0, rows: slice | None = None) -> Any:
+        """uint64 words of shape ``(*shape, per)`` for draw call ``self.calls`` (sub-stream ``sub``);
+        with ``rows``, the words of those rows (along axis 0) of that draw only."""
         xp, S = self.xp, self.seeds.shape
         shape = tuple(int(s) for s in shape)
         if len(shape) < len(S) or tuple(shape[: len(S)]) != S:
@@ -229,35 +249,63 @@ floor + low` (bias below :math:`2^{-53}(high-low)`);
             call = xp.asarray([self.calls * 0x100 + sub], dtype=xp.uint64)
             key = _mix64(xp, self._key + call * xp.asarray(_GOLDEN, dtype=xp.uint64))
             key = xp.reshape(key, (*S, 1)) if S else xp.reshape(key, (1,))
-            idx = xp.arange(m, dtype=xp.uint64)
+            if rows is None:
+                idx = xp.arange(m, dtype=xp.uint64)
+            elif S:  # runs rows: their keys, the same positions
+                key, idx = key[rows, ...], xp.arange(m, dtype=xp.uint64)
+            else:  # one run: the positions of those rows
+                inner = m // shape[0]
+                idx = xp.arange(rows.start * inner, rows.stop * inner, dtype=xp.uint64)
             w = splitmix64(xp, key, idx)
+        if rows is not None:
+            shape = (rows.stop - rows.start, *shape[1:])
         return xp.reshape(w, (*shape, per))
 
-    def _uniform01(self, shape: tuple[int, ...], per: int = 1, sub: int = 0) -> Any:
+    def _uniform01(self, shape: tuple[int, ...], per: int = 1, sub: int = 0, rows: slice | None = None) -> Any:
         xp = self.xp
-        w = self._words(shape, per, sub)
+        w = self._words(shape, per, sub, rows)
         return (xp.astype(w >> 11, xp.float64) + 0.5) * (2.0 ** -53)
 
     def _done(self, a: Any) -> Any:
         self.calls += 1
         return a if a.dtype == self.dtype else self.xp.astype(a, self.dtype)
 
+    def _drawn(self, shape: tuple[int, ...], draw: Any) -> Any:
+        """``draw(rows)`` (float64 numbers of those rows of the draw, all of them for None) as one
+        call's draw: on slices of runs (:func:`row_slices`) for a large NumPy draw, whose words are
+        the same numbers cut into rows, so that the temporaries are a slice's; else at once."""
+        slices = row_slices(tuple(int(s) for s in shape), 8) if is_numpy(self.xp) else None
+        if not slices:
+            return self._done(draw(None))
+        out = np.empty(tuple(int(s) for s in shape), dtype=self.dtype)
+        for sl in slices:
+            out[sl] = draw(sl)
+        self.calls += 1
+        return out
+
     def normal(self, shape: tuple[int, ...]) -> Any:
         """Standard normal draws of ``shape``."""
         xp = self.xp
-        u = self._uniform01(shape, 2)
-        z = xp.sqrt(-2.0 * xp.log(u[..., 0])) * xp.cos((2.0 * math.pi) * u[..., 1])
-        return self._done(z)
+
+        def draw(rows: slice | None) -> Any:
+            u = self._uniform01(shape, 2, rows=rows)
+            return xp.sqrt(-2.0 * xp.log(u[..., 0])) * xp.cos((2.0 * math.pi) * u[..., 1])
+
+        return self._drawn(shape, draw)
 
     def uniform(self, shape: tuple[int, ...], low: float = 0.0, high: float = 1.0) -> Any:
         """Uniform draws on ``[low, high)``."""
-        return self._done(low + (high - low) * self._uniform01(shape)[..., 0])
+        return self._drawn(shape, lambda rows: low + (high - low) * self._uniform01(shape, rows=rows)[..., 0])
 
     def rademacher(self, shape: tuple[int, ...]) -> Any:
         """Independent signs, +1 or -1 with probability 1/2 each."""
         xp = self.xp
-        top = self._words(shape)[..., 0] >> 63
-        return self._done(2.0 * xp.astype(top, xp.float64) - 1.0)
+
+        def draw(rows: slice | None) -> Any:
+            top = self._words(shape, rows=rows)[..., 0] >> 63
+            return 2.0 * xp.astype(top, xp.float64) - 1.0
+
+        return self._drawn(shape, draw)
 
     def student_t(self, df: float, shape: tuple[int, ...]) -> Any:
         r"""Student-t draws with ``df`` degrees of freedom (Bailey's polar method: U, V uniform on

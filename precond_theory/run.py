@@ -271,9 +271,11 @@ def run(
                     problem_name=problem.name)
     calls = {"grad": 0, "value": 0, "hvp": 0}
     extra_calls = {"grad": 0, "value": 0}
+    handover = {"x": x, "state": state}  # the loop takes both out: then it alone holds them (see iterate)
+    del x, state
     with errstate(xp):
         x, state, n_done = iterate(
-            rule=run_rule, problem=problem, oracle=oracle, x=x, state=state, lr=lr, rng=rng, steps=steps, rec=rec,
+            rule=run_rule, problem=problem, oracle=oracle, handover=handover, lr=lr, rng=rng, steps=steps, rec=rec,
             recorder=recorder, health=health, min_grad_norm=mgn, every_step_scan=divergence == "every_step",
             compiled=choice.step, progress=progress, batch_shape=batch_shape, calls=calls, extra_calls=extra_calls,
             segment=choice.segment)

@@ -180,6 +180,30 @@ def test_chunks_and_divergence_inside_a_segment(monkeypatch):
     assert seg.status.tolist() == "zero_division"
 
 
+@pytest.mark.parametrize("host_product", [False, True], ids=["in-kernel-gradient", "numpy-product"])
+def test_zero_division_and_divergence_in_one_batch(host_product, monkeypatch):
+    """One gradient buffer: a run that turns NaN is classified with the gradient of the update
+    that made it (kept before the next gradient overwrites the buffer), mid-segment, while the
+    other runs go on.  Run 0 starts at the minimiser with eps = 0 (0/0 at step 0: had the
+    classification seen the next gradient, NaN there, it would say non_finite), run 2 has a
+    decoupled decay with |1 - lr wd| = 999, so its gradient overflows at a step inside the
+    second segment; the statuses and every metric equal the compiled step's, whose loop keeps
+    each gradient as the reference loop does.  Record points at 0 and 1 make the 0/0 end a
+    segment of one update."""
+    if host_product:  # 3 runs x 64^2 multiply-adds: below the BLAS threshold, lowered for this test
+        monkeypatch.setattr(_segments, "GEMM_MIN_FLOPS", 1)
+    q = make_quadratic(64, 100.0) if host_product else make_quadratic(5, 30.0, rotate=False, seed=3)
+    assert _segments.host_gemm(q, 3) is host_product
+    x0 = np.stack([np.asarray(q.x_star), np.asarray(q.default_x0()), np.asarray(q.default_x0())])
+    rule = rules.make("adamw", lr=0.05, wd=np.array([[0.0], [0.0], [2e4]]), eps=0.0)
+    for record in ([0, 60, 120], [0, 1, 60, 120]):
+        with pytest.warns(Warning):
+            seg, step = pair(rule, q, steps=120, record=record, x0=x0)
+        assert_same_trace(seg, step)
+        assert seg.status.tolist() == ["zero_division", "ok", "non_finite"]
+        assert seg.status_step[0] == 1 and 1 < seg.status_step[2] < 60
+
+
 # ------------------------------------------------------------------ against the reference loop
 @pytest.mark.parametrize("cls", SEGMENT_RULES, ids=lambda c: c.name)
 def test_segments_track_the_reference(cls):

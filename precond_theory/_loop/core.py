@@ -28,17 +28,24 @@ from typing import Any
 import numpy as np
 
 from ..oracles import Exact
+from .memory import row_sum
 
 __all__ = ["iterate"]
 
 Array = Any
 
 
-def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: Any, rng: Any, steps: int,
+def iterate(*, rule: Any, problem: Any, oracle: Any, handover: dict[str, Any], lr: Any, rng: Any, steps: int,
             rec: np.ndarray, recorder: Any, health: Any, min_grad_norm: str | None, every_step_scan: bool,
             compiled: Any, progress: Any, batch_shape: tuple[int, ...], calls: dict[str, int],
             extra_calls: dict[str, int], segment: Any = None) -> tuple[Array, Any, int]:
     """Run the loop; returns (x_final, state, number of record points written).
+
+    ``handover``: ``{"x": x_0, "state": the rule's initial state}``, emptied here, so that the
+    loop holds the only references: the arrays of x_0 (on the reference path, where
+    ``x = x + dx`` makes new ones) and of the initial state are freed when the first update
+    replaces them.  Passed as arguments, they would stay referenced by the caller for the
+    whole call (CPython keeps a call's arguments on the caller's stack until it returns).
 
     ``compiled``: a compiled update (``compiled(x, g, state, k, value=) -> state``, x in place)
     or None for ``rule._step``.  ``segment``: a :class:`precond_theory.fast._segments.Segment`
@@ -46,6 +53,7 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
     non-finite, chunk ends) to the next, doing the oracle (exact gradient of a quadratic) and
     every step's work in between compiled; the loop does the work of the steps it stops at.
     """
+    x, state = handover.pop("x"), handover.pop("state")
     xp = problem.xp
     online = bool(problem.online)
     exact = isinstance(oracle, Exact)
@@ -74,7 +82,10 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
             _bad_value(problem, v, z, batch_shape)
         return v
 
-    g_next = segment.start(x) if (segment is not None and steps > 0) else None
+    g_next = None
+    if segment is not None and steps > 0:
+        state = segment.own_state(state)  # the initial state's arrays are freed here ...
+        g_next = segment.start(x)  # ... before the gradient's buffers are allocated
     k = 0
     while True:
         last = k == steps
@@ -96,7 +107,7 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
         gn = None
         if not online and (min_grad_norm == "every_step" or check):
             gx = g if (g is not None and reuse) else grad_at(x, k)
-            gn = xp.sum(gx * gx, axis=-1)
+            gn = row_sum(xp, _square, gx)
             if min_grad_norm == "every_step":
                 running_min = gn if running_min is None else xp.where(gn < running_min, gn, running_min)
         if every_step_scan:
@@ -136,6 +147,10 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, x: Array, state: Any, lr: A
     if progress is not None and last_progress != steps:
         progress(steps, steps)
     return x, state, rec_i
+
+
+def _square(g: Array) -> Array:
+    return g * g
 
 
 def _bad_value(problem: Any, v: Any, z: Array, batch_shape: tuple[int, ...]) -> None:

@@ -1,11 +1,17 @@
-"""Memory estimate of a run, checked before anything is allocated."""
+"""Memory estimate of a run, checked before anything is allocated; record-point work on slices of runs."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-__all__ = ["available_memory", "estimate_bytes", "check_memory", "fmt_bytes"]
+import numpy as np
+
+from .. import _xp
+
+__all__ = ["available_memory", "estimate_bytes", "check_memory", "fmt_bytes", "row_slices", "row_sum", "runs_of",
+           "NotSliceable"]
+
 
 #: arrays of the iterate's size alive during one step besides the rule's state: x, y, g, dx
 #: and about two temporaries of the arithmetic
@@ -68,3 +74,75 @@ def check_memory(est: dict[str, int], xp: Any) -> int | None:
             f"recorded metrics {fmt_bytes(est['metrics'])}, iterates {fmt_bytes(est['iterates'])}) but only "
             f"{fmt_bytes(avail)} are available: reduce batch, record fewer steps (record=...) or drop keep_iterates")
     return avail
+
+
+def row_slices(x: Any) -> list[slice] | None:
+    """Slices of runs (along axis 0) of about :data:`precond_theory._xp.SLICE_BYTES` each when
+    ``x`` is a NumPy array with batch axes larger than that, else None (the whole array)."""
+    if not isinstance(x, np.ndarray):
+        return None
+    return _xp.row_slices(x.shape, x.itemsize)
+
+
+def row_sum(xp: Any, fn: Any, x: Any, *others: Any) -> Any:
+    """``xp.sum(fn(x, *others), axis=-1)``, one value per run, without temporaries of x's size.
+
+    For a NumPy ``x`` larger than :data:`precond_theory._xp.SLICE_BYTES` with batch axes, ``fn`` runs on slices
+    along axis 0 (:func:`row_slices`; an array of ``others`` with x's number of axes and x's
+    length on axis 0 is sliced with it; the others broadcast as they are), so its temporaries
+    are one slice's.  The numbers are those of the whole-array expression: each run's sum over
+    its own last axis is NumPy's pairwise sum of the same values whatever the other runs
+    (``tests/test_run_memory.py``).  Other namespaces evaluate the expression once.
+    """
+    slices = row_slices(x)
+    rows = x.shape[0] if slices else 0
+    if not slices or not all(getattr(o, "ndim", 0) < x.ndim or (o.ndim == x.ndim and o.shape[0] in (1, rows))
+                             for o in others):
+        return xp.sum(fn(x, *others), axis=-1)
+    out = None
+    for sl in slices:
+        parts = [o[sl] if (getattr(o, "ndim", 0) == x.ndim and o.shape[0] == rows) else o for o in others]
+        s = np.sum(fn(x[sl], *parts), axis=-1)
+        if out is None:
+            out = np.empty((rows, *s.shape[1:]), dtype=s.dtype)
+        out[sl] = s
+    return out
+
+
+class NotSliceable(Exception):
+    """Raised by :func:`runs_of` for a value it cannot cut into runs with certainty."""
+
+
+def runs_of(value: Any, sl: slice, x: np.ndarray) -> Any:
+    """The runs ``sl`` (along axis 0 of x's batch) of a rule, a rule's state or a value in them.
+
+    Arrays with x's number of axes are per-run along axis 0 (length x.shape[0]: sliced) or
+    broadcast (length 1: kept); 0-d arrays, numbers, strings and None are kept; tuples
+    (NamedTuple states) and rules (their dataclass fields, through ``dataclasses.replace``) are
+    cut field by field.  Anything else (an array with fewer axes, a callable, an unknown object)
+    raises :class:`NotSliceable`: the caller then works on the whole runs.
+    """
+    import dataclasses
+
+    from ..rules.base import AbstractRule
+
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0 or (value.ndim == x.ndim and value.shape[0] == 1):
+            return value
+        if value.ndim == x.ndim and value.shape[0] == x.shape[0]:
+            return value[sl]
+        raise NotSliceable(f"array of shape {value.shape} for x of shape {x.shape}")
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return value
+    if isinstance(value, tuple):
+        parts = [runs_of(v, sl, x) for v in value]
+        return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
+    if isinstance(value, AbstractRule) and dataclasses.is_dataclass(value):
+        changes = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            cut = runs_of(v, sl, x)
+            if cut is not v:
+                changes[f.name] = cut
+        return dataclasses.replace(value, **changes) if changes else value
+    raise NotSliceable(f"{type(value).__name__}")

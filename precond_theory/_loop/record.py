@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from .._xp import asarray, to_numpy
+from . import memory
+from .memory import row_sum
 
 __all__ = ["Recorder"]
 
@@ -85,8 +87,7 @@ class Recorder:
                 self.record_min = m
                 self._put(i, "min_grad_norm_sq", m)
         if self.x_star is not None:
-            r = x - self.x_star
-            self._put(i, "dist_sq", xp.sum(r * r, axis=-1))
+            self._put(i, "dist_sq", row_sum(xp, _dist_sq, x, self.x_star))
         if self.rule.has_preconditioner:
             self._preconditioner(i, k, x, state)
         for name, fn in self.extra.items():
@@ -125,8 +126,7 @@ class Recorder:
             for name in ("precond_min", "precond_max", "precond_spread"):
                 self._put(i, name, nan)
             return
-        p = xp.broadcast_to(self.rule.preconditioner(state), x.shape)
-        pmin, pmax = xp.min(p, axis=-1), xp.max(p, axis=-1)
+        pmin, pmax = _preconditioner_range(xp, self.rule, state, x)
         self._put(i, "precond_min", pmin)
         self._put(i, "precond_max", pmax)
         self._put(i, "precond_spread", pmax / pmin)
@@ -136,6 +136,34 @@ class Recorder:
         host = {name: b.host()[:n_done] for name, b in self.bufs.items()}
         its = self.iterates.host()[:n_done] if self.iterates is not None else None
         return host, its
+
+
+def _preconditioner_range(xp: Any, rule: Any, state: Any, x: Array) -> tuple[Array, Array]:
+    """min and max of diag P_k per run; on slices of runs (:mod:`.memory`) when x is a large
+    NumPy array and the rule and its state can be cut into runs (P of a slice is the slice of P,
+    elementwise, so the numbers are the same), else on the whole array."""
+    slices = memory.row_slices(x)
+    if slices:
+        try:
+            parts = [(sl, memory.runs_of(rule, sl, x), memory.runs_of(state, sl, x)) for sl in slices]
+        except memory.NotSliceable:
+            parts = None
+        if parts:
+            pmin = pmax = None
+            for sl, r, s in parts:
+                p = np.broadcast_to(r.preconditioner(s), x[sl].shape)
+                if pmin is None:
+                    pmin = np.empty(x.shape[:-1], dtype=p.dtype)
+                    pmax = np.empty(x.shape[:-1], dtype=p.dtype)
+                pmin[sl], pmax[sl] = np.min(p, axis=-1), np.max(p, axis=-1)
+            return pmin, pmax
+    p = xp.broadcast_to(rule.preconditioner(state), x.shape)
+    return xp.min(p, axis=-1), xp.max(p, axis=-1)
+
+
+def _dist_sq(x: Array, x_star: Array) -> Array:
+    r = x - x_star
+    return r * r
 
 
 def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:

@@ -11,16 +11,20 @@ does what :func:`precond_theory.run`'s loop does at a step that is not a record 
   product the reference takes);
 * ``min_grad_norm="every_step"``: :math:`\\|g\\|^2` per run (:func:`pairwise_sum_sq`, NumPy's
   summation order) and the running minimum;
-* ``divergence="every_step"``: the scan of x (and of the norm when computed) of every run still
-  "ok"; a newly non-finite run ends the segment at that step so that the host's health code
-  classifies it (exact step, 0/0 at a zero gradient) as the reference does.
+* ``divergence="every_step"``: the scan of x right after the update (while G still holds the
+  gradient it used) and of the norm when computed, for every run still "ok"; a newly non-finite
+  run ends the segment at that step so that the host's health code classifies it (exact step,
+  0/0 at a zero gradient: the host copies G before computing the new gradient) as the
+  reference does.
 
 Arguments shared by every driver (``W``, the work tuple): ``(G, A, xs, pidx, rbuf, gn, rmin, code, K)``
-with G ``(2, R, n)`` the current and previous gradients, A ``(P, n, n)``, xs ``(P, n)``, pidx
-``(R,)`` the problem index of each run, rbuf ``(R, n)``, gn and rmin ``(R,)``, code ``(R,)`` int8
-(0 = ok), K the typed constants 0 and 1; and the int tuple
+with G ``(R, n)`` the gradient (the update reads it, then the gradient at the new x overwrites
+it), A ``(P, n, n)``, xs ``(P, n)``, pidx ``(R,)`` the problem index of each run, rbuf
+``(R, n)``, gn and rmin ``(R,)``, code ``(R,)`` int8 (0 = ok), K the typed constants 0 and 1;
+and the int tuple
 ``O = (n_upd, grad_inside, grad_at_end, want_gn, want_min, scan)``.
-Each driver returns ``(updates applied, index of the current gradient in G)``.
+Each driver returns ``(updates applied, why it stopped)``: :data:`STOP`, or :data:`STOP_BAD_X` when
+a run still "ok" turned non-finite in x, with G still the gradient of that update.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from ._kernels import JIT
 #: uses eight accumulators (numpy/_core/src/umath/loops_utils.h.src)
 _PW_UNROLL = 8
 _PW_BLOCKSIZE = 128
+#: what :func:`after_update` returns: take the next update; the segment ends here; it ends
+#: here because a run still "ok" turned non-finite in x (G: the gradient of the update)
+GO_ON, STOP, STOP_BAD_X = 0, 1, 2
 
 
 @njit(**JIT)
@@ -138,42 +145,56 @@ def quad_grad(x, A, xs, pidx, rbuf, out):
 
 
 @njit(**JIT)
-def after_update(x, W, O, i, cur):
-    """The work after update i (1-based) of a segment: True when the segment ends here."""
-    G, A, xs, pidx, rbuf, gn, rmin, code, K = W
-    n_upd, grad_inside, grad_at_end, want_gn, want_min, scan = O
-    if not grad_inside:  # the host multiplies rbuf by A, then calls :func:`post_grad`
-        residual(x, xs, pidx, rbuf)
-        return True
-    if i < n_upd or grad_at_end:
-        quad_grad(x, A, xs, pidx, rbuf, G[cur])
-    if i >= n_upd:
-        return True
-    return post_grad(x, W, O, cur)
+def x_turned_bad(x, code):
+    """True when a run still "ok" (``code == 0``) has a non-finite entry of x."""
+    R, n = x.shape
+    for r in range(R):
+        if code[r] != 0:
+            continue
+        for i in range(n):
+            if not math.isfinite(x[r, i]):
+                return True
+    return False
 
 
 @njit(**JIT)
-def post_grad(x, W, O, cur):
-    """Norm, running minimum and scan at a step that is not a record point; True when a run
-    still "ok" turned non-finite (the host then takes this step)."""
+def after_update(x, W, O, i):
+    """The work after update i (1-based) of a segment: :data:`GO_ON`, :data:`STOP` or :data:`STOP_BAD_X`.
+
+    With the scan on, x is scanned first, while G still holds the gradient the update used: a
+    run still "ok" that turned non-finite ends the segment with :data:`STOP_BAD_X`, the
+    gradient at x not computed (the host keeps G to tell a 0/0 from divergence, then computes it).
+    """
+    G, A, xs, pidx, rbuf, gn, rmin, code, K = W
+    n_upd, grad_inside, grad_at_end, want_gn, want_min, scan = O
+    if scan and x_turned_bad(x, code):
+        return STOP_BAD_X
+    if not grad_inside:  # the host multiplies rbuf by A, then calls :func:`post_grad`
+        residual(x, xs, pidx, rbuf)
+        return STOP
+    if i < n_upd or grad_at_end:
+        quad_grad(x, A, xs, pidx, rbuf, G)
+    if i >= n_upd:
+        return STOP
+    return STOP if post_grad(x, W, O) else GO_ON
+
+
+@njit(**JIT)
+def post_grad(x, W, O):
+    """Norm and running minimum at a step that is not a record point; True when the squared
+    norm of a run still "ok" is not finite (the host then takes this step)."""
     G, A, xs, pidx, rbuf, gn, rmin, code, K = W
     n_upd, grad_inside, grad_at_end, want_gn, want_min, scan = O
     R, n = x.shape
-    g = G[cur]
     if want_gn:
         for r in range(R):
-            s = pairwise_sum_sq(g[r], rbuf[r], K[0])
+            s = pairwise_sum_sq(G[r], rbuf[r], K[0])
             gn[r] = s
             if want_min and s < rmin[r]:
                 rmin[r] = s
-    if scan:
-        for r in range(R):
-            if code[r] != 0:
-                continue
-            if want_gn and not math.isfinite(gn[r]):
-                return True
-            for i in range(n):
-                if not math.isfinite(x[r, i]):
+        if scan:
+            for r in range(R):
+                if code[r] == 0 and not math.isfinite(gn[r]):
                     return True
     return False
 
@@ -186,139 +207,140 @@ def load(C, krow, T, i):
 
 
 # ------------------------------------------------------------------------- one driver per rule
-# Each: for i in updates: load the coefficients, run the rule's kernel on G[cur], then
-# :func:`after_update`.  F holds the kernel's flags (bools as 0/1), M the per-update modes.
+# Each: for i in updates: load the coefficients, run the rule's kernel on G, then
+# :func:`after_update`; returns (updates applied, why the segment ended).  F holds the kernel's
+# flags (bools as 0/1), M the per-update modes.
 
 @njit(**JIT)
-def seg_sgd(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_sgd(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        kf.sgd_kernel(x, W[0][cur], S[0], C, K, F[0] != 0, M[i], F[1] != 0)
+        kf.sgd_kernel(x, W[0], S[0], C, K, F[0] != 0, M[i], F[1] != 0)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_heavy_ball(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_heavy_ball(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        kf.heavy_ball_kernel(x, W[0][cur], S[0], C, K)
+        kf.heavy_ball_kernel(x, W[0], S[0], C, K)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_ravine(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_ravine(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        kf.ravine_kernel(x, W[0][cur], S[0], C, K)
+        kf.ravine_kernel(x, W[0], S[0], C, K)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_signsgd(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_signsgd(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        kf.signsgd_kernel(x, W[0][cur], S[0], C, K)
+        kf.signsgd_kernel(x, W[0], S[0], C, K)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_lion(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_lion(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        kf.lion_kernel(x, W[0][cur], S[0], C, K, F[0] != 0)
+        kf.lion_kernel(x, W[0], S[0], C, K, F[0] != 0)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_rprop(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_rprop(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        kf.rprop_kernel(x, W[0][cur], S[0], S[1], C, K)
+        kf.rprop_kernel(x, W[0], S[0], S[1], C, K)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_adagrad(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_adagrad(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        ka.adagrad_kernel(x, W[0][cur], S[0], C, K, F[0] != 0, F[1] != 0)
+        ka.adagrad_kernel(x, W[0], S[0], C, K, F[0] != 0, F[1] != 0)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_rmsprop(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_rmsprop(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        ka.rmsprop_kernel(x, W[0][cur], S[0], S[1], S[2], C, K, F[0] != 0, F[1] != 0, F[2] != 0, F[3] != 0)
+        ka.rmsprop_kernel(x, W[0], S[0], S[1], S[2], C, K, F[0] != 0, F[1] != 0, F[2] != 0, F[3] != 0)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_adam(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_adam(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        ka.adam_kernel(x, W[0][cur], S[0], S[1], S[2], C, K, F[0] != 0, F[1] != 0, F[2], F[3])
+        ka.adam_kernel(x, W[0], S[0], S[1], S[2], C, K, F[0] != 0, F[1] != 0, F[2], F[3])
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_nadam(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_nadam(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        ka.nadam_kernel(x, W[0][cur], S[0], S[1], C, K, F[0] != 0, F[1] != 0)
+        ka.nadam_kernel(x, W[0], S[0], S[1], C, K, F[0] != 0, F[1] != 0)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 @njit(**JIT)
-def seg_adarem(x, S, C, K, F, krow, T, M, W, O, cur):
+def seg_adarem(x, S, C, K, F, krow, T, M, W, O):
     i = 0
     while True:
         load(C, krow, T, i)
-        ka.adarem_kernel(x, W[0][cur], S[0], S[1], C, K, F[0], F[1] != 0, F[2] != 0)
+        ka.adarem_kernel(x, W[0], S[0], S[1], C, K, F[0], F[1] != 0, F[2] != 0)
         i += 1
-        cur = 1 - cur
-        if after_update(x, W, O, i, cur):
-            return i, cur
+        why = after_update(x, W, O, i)
+        if why != GO_ON:
+            return i, why
 
 
 #: kernel id of a plan (:attr:`Plan.kid`) -> its segment driver
@@ -331,4 +353,5 @@ def as_int_tuple(values: tuple, size: int) -> tuple[int, ...]:
     return tuple(int(v) for v in values) + (0,) * (size - len(values))
 
 
-__all__ = ["DRIVERS", "quad_grad", "pairwise_sum_sq", "residual", "post_grad", "as_int_tuple", "np"]
+__all__ = ["DRIVERS", "quad_grad", "pairwise_sum_sq", "residual", "post_grad", "x_turned_bad", "as_int_tuple", "np",
+           "GO_ON", "STOP", "STOP_BAD_X"]

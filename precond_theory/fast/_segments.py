@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._loop.memory import row_sum
 from . import _segment_kernels as sk
 
 __all__ = ["Segment", "compile_segment", "segment_reason", "host_gemm", "CHUNK"]
@@ -94,12 +95,11 @@ class Segment:
         self.A = np.ascontiguousarray(problem.A).reshape(-1, n, n)
         self.xs = np.ascontiguousarray(problem.x_star).reshape(-1, n)
         self.gemm = host_gemm(problem, R)
-        self.G = np.empty((2, R, n), dtype=self.dtype)
-        self.rbuf = np.empty((R, n), dtype=self.dtype)
+        self.G: Any = None  # the one gradient buffer (see advance) and the scratch array: allocated
+        self.rbuf: Any = None  # by start, after the state's buffers (see there)
         self.gn = np.empty(R, dtype=self.dtype)
         self.want_gn = min_grad_norm == "every_step"
         self.scan = bool(every_step_scan)
-        self.cur = 0
         self.krow = plan.krow_index
         self.F = sk.as_int_tuple(plan.flags, _SLOTS)
         self.kernel_calls = 0
@@ -109,30 +109,47 @@ class Segment:
         """out = rbuf @ A, shaped like the reference's ``(x - x*) @ A`` (NumPy's matmul)."""
         np.matmul(self.rbuf.reshape(self.shape), self.A[0], out=out.reshape(self.shape))
 
-    def grad(self, x: np.ndarray) -> np.ndarray:
-        """The gradient at x (a new array), computed as the segments compute it."""
-        out = np.empty((self.R, self.n), dtype=self.dtype)
-        x2 = x.reshape(self.R, self.n)
+    def _gradient(self, x2: np.ndarray) -> None:
+        """G = the gradient at x (``x2``: its (R, n) view)."""
+        if self.G is None:
+            self.G = np.empty((self.R, self.n), dtype=self.dtype)
+            self.rbuf = np.empty((self.R, self.n), dtype=self.dtype)
         if self.gemm:
             sk.residual(x2, self.xs, self.pidx, self.rbuf)
-            self._product(out)
+            self._product(self.G)
         else:
-            sk.quad_grad(x2, self.A, self.xs, self.pidx, self.rbuf, out)
-        return out.reshape(self.shape)
+            sk.quad_grad(x2, self.A, self.xs, self.pidx, self.rbuf, self.G)
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """The gradient at x, computed as the segments compute it, into the segment's buffer
+        (a view of it: valid until the next :meth:`advance`; the loop asks for it at the last
+        step, where nothing else needs the buffer)."""
+        self._gradient(x.reshape(self.R, self.n))
+        return self.G.reshape(self.shape)
 
     def value(self, x: np.ndarray, g: np.ndarray) -> Any:
         """f(x) from the gradient g at x when g is NumPy's own product ``(x - x*) @ A``:
         ``0.5 * sum((x - x*) * g) + f*``, the very operations of ``Quadratic.value`` (which would
-        multiply by A again), so bit for bit its value; else ``problem.value(x)``."""
+        multiply by A again), so bit for bit its value; else ``problem.value(x)``.  The sum runs
+        on slices of runs (:func:`precond_theory._loop.memory.row_sum`: the same numbers, no
+        temporaries of x's size)."""
         if not self.gemm:
             return self.problem.value(x)
-        return 0.5 * np.sum((x - self.problem.x_star) * g, axis=-1) + self.problem.f_star
+        return 0.5 * row_sum(np, _weighted_residual, x, self.problem.x_star, g) + self.problem.f_star
+
+    def own_state(self, state: Any) -> Any:
+        """The initial state on buffers the compiled step owns (its arrays copied once).
+
+        The loop calls this before :meth:`start`, and drops the initial state in between: its
+        arrays (e.g. Adam's zeros, which are both m and v) are then freed before the gradient
+        and scratch buffers exist, instead of adding one array of x's size to the peak.
+        """
+        plan = self.plan
+        return plan.rebuild(state, state.k, plan.scalars(state), plan.buffers(state))
 
     def start(self, x: np.ndarray) -> np.ndarray:
         """The gradient at x_0 (into the segment's buffer), as the oracle's first sample."""
-        self.cur = 0
-        self.G[0] = self.grad(x).reshape(self.R, self.n)
-        return self.G[0].reshape(self.shape)
+        return self.grad(x)
 
     # ------------------------------------------------------------------------------- segments
     def advance(self, x: np.ndarray, state: Any, k: int, stop: int, running_min: Any, code: Any,
@@ -141,8 +158,12 @@ class Segment:
 
         Returns ``(state, k_new, g, g_prev, running_min)``: the step k_new the loop takes next
         (``stop``, the end of a chunk, or a step where a run turned non-finite), the gradient there
-        (None at the last step of the run, where the loop evaluates what it needs) and at the
-        step before, and the running minimum of the squared gradient norm.
+        (a view of the segment's one buffer; None at the last step of the run, where the loop
+        evaluates what it needs), the gradient of the update before k_new when a run still "ok"
+        turned non-finite in x there (a copy, taken before the new gradient overwrites the
+        buffer: the loop's health code tells a 0/0 at a zero gradient from divergence with it;
+        else None, which the health code never needs then), and the running minimum of the
+        squared gradient norm.
         """
         plan = self.plan
         stop = min(stop, k + CHUNK)
@@ -158,31 +179,39 @@ class Segment:
         W = (self.G, self.A, self.xs, self.pidx, self.rbuf, self.gn, rmin, code1, plan.K)
         x2 = x.reshape(self.R, self.n)
         want_min = running_min is not None
+        why = sk.STOP
         if not self.gemm:
             O = (L, 1, int(grad_at_end), int(self.want_gn), int(want_min), int(self.scan))
-            i, self.cur = self.driver(x2, S, plan.C, plan.K, self.F, self.krow, T, M, W, O, self.cur)
+            i, why = self.driver(x2, S, plan.C, plan.K, self.F, self.krow, T, M, W, O)
             self.kernel_calls += 1
         else:
             i = 0
             while i < L:
                 O = (1, 0, 0, int(self.want_gn), int(want_min), int(self.scan))
-                _, self.cur = self.driver(x2, S, plan.C, plan.K, self.F, self.krow, T[i:i + 1], M[i:i + 1], W, O,
-                                          self.cur)
+                _, why = self.driver(x2, S, plan.C, plan.K, self.F, self.krow, T[i:i + 1], M[i:i + 1], W, O)
                 self.kernel_calls += 1
                 i += 1
-                if i == L and not grad_at_end:
+                if why == sk.STOP_BAD_X or (i == L and not grad_at_end):
                     break
-                self._product(self.G[self.cur])
-                if i == L or sk.post_grad(x2, W, O, self.cur):
+                self._product(self.G)
+                if i == L or sk.post_grad(x2, W, O):
                     break
         k_new = k + i
+        g_prev = None
+        if why == sk.STOP_BAD_X:  # G is still the gradient of the last update: keep it, then move on
+            g_prev = self.G.copy().reshape(self.shape)
+            if k_new < self.steps:
+                self._gradient(x2)
         new_state = plan.rebuild(state, k_new, scs[i - 1], bufs)
-        g = None if k_new == self.steps else self.G[self.cur].reshape(self.shape)
-        g_prev = self.G[1 - self.cur].reshape(self.shape)
+        g = None if k_new == self.steps else self.G.reshape(self.shape)
         return new_state, k_new, g, g_prev, (rmin.reshape(self.shape[:-1]) if want_min else None)
 
     def __repr__(self) -> str:
         return f"Segment({self.rule.name!r}, shape={self.shape}, dtype={self.dtype}, gemm={self.gemm})"
+
+
+def _weighted_residual(x: np.ndarray, x_star: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return (x - x_star) * g
 
 
 def compile_segment(rule: Any, problem: Any, oracle: Any, x: Any, *, min_grad_norm: str | None,
