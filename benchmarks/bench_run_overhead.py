@@ -11,8 +11,10 @@ median over rounds); torch is an optional benchmark dependency:
 * ``sweep``: 1,000 learning rates at n = 100, µs per run-step: one batched ``run()`` with each
   kernel (``record="log"``, and the compiled segments recording only the first and last step,
   as the torch loop records nothing) against a ``torch.optim`` loop over runs (a sample of runs,
-  scaled), and the floor of the gradient alone: one ``(runs, n) @ (n, n)`` product per step
-  (2 n^2 flops per run-step);
+  scaled), and two floors: the gradient alone, one ``(runs, n) @ (n, n)`` product per step
+  (2 n^2 flops per run-step), and that product followed by the rule's compiled update alone
+  (``fast.compile_step``), what any path that computes the gradient and the reference's update
+  costs at least;
 * ``memory``: in fresh processes, a 10^4-run Adam sweep at n = 1,000 with ``record="log"``:
   peak RSS growth during ``run()`` (Linux: the peak is reset before the run, after the kernels
   are compiled) and peak traced memory against the bytes of x, the state and the recorded
@@ -131,6 +133,17 @@ def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int =
             run(rule, problem, steps=2, kernel=kern)  # compile
         X, out = np.random.default_rng(0).standard_normal((runs, n)), np.empty((runs, n))
         c["gradient floor: (runs, n) @ A per step"] = lambda: [np.matmul(X, A, out=out) for _ in range(steps)]
+        Xu = 1e-3 * X  # the iterate of the next floor (updated in place; finite over the rounds)
+        update = compile_step(rule, Xu, rule.init(Xu), kernel="numba")
+
+        def gradient_and_update(update=update, Xu=Xu, out=out, rule=rule):
+            state = rule.init(Xu)
+            for k in range(steps):
+                np.matmul(Xu, A, out=out)
+                state = update(Xu, out, state, k)
+
+        gradient_and_update()  # compile
+        c["floor: gradient + compiled update alone"] = gradient_and_update
         c[f"torch.optim loop over runs ({sample} timed)"] = lambda: [
             torch_loop(name, A, x0, steps, float(lr), problem.x_star) for lr in lrs[:sample]]
         t = interleaved(c, rounds)
@@ -143,7 +156,8 @@ def sweep(rounds: int, steps: int, runs: int = 1000, n: int = 100, sample: int =
         COMMAND, ["rule", "path", "µs per run-step", "torch loop / this"], rows, machine_line=machine(),
         notes=f"{runs} learning rates log-spaced in [1e-4, 1e-2], n = {n}, {steps} steps, record='log', median of "
               f"{rounds} interleaved rounds; the torch loop is timed on a sample of runs and scaled per run-step; the "
-              f"gradient floor is NumPy's (runs, n) @ (n, n) product alone, {2 * n * n:,} flops per run-step.")
+              f"gradient floor is NumPy's (runs, n) @ (n, n) product alone, {2 * n * n:,} flops per run-step; the "
+              "second floor adds the compiled update alone (fast.compile_step), nothing else.")
 
 
 MEMORY_CHILD = r"""

@@ -175,12 +175,17 @@ def test_preconditioner_range_in_slices_is_the_whole_range(name, monkeypatch):
 
 
 def test_rules_that_cannot_be_cut_into_runs_use_the_whole_batch(monkeypatch):
-    """A schedule (a callable) or a projection box of shape (n,) is not cut (runs_of refuses what
-    it cannot slice with certainty): the range is computed on the whole batch; a weight-decay
-    wrapper is cut.  Either way the numbers equal the unsliced run's."""
+    """A schedule (a callable), a projection box of shape (n,) or a rule class defined outside
+    the project is not cut (runs_of refuses what it cannot slice with certainty): the range is
+    computed on the whole batch; a weight-decay wrapper is cut.  Either way the numbers equal the
+    unsliced run's."""
     q = make_quadratic(6, 10.0, seed=1)
     adam = rules.Adam(lr=np.array([[0.01], [0.02], [0.04], [0.08], [0.16]]))
+    class MyAdam(rules.Adam):  # a rule class of the user's: its arrays are not known to be per run
+        pass
+
     cases = {"schedule": (rules.with_schedule(adam, "cosine", total_steps=6), {5}),
+             "user_class": (MyAdam(lr=adam.lr), {5}),
              "projection": (rules.with_projection(adam, box=(-np.ones(6), np.ones(6))), {5}),
              "weight_decay": (rules.with_weight_decay(adam, 0.1), {1, 2})}
     method = rules.Adam.preconditioner

@@ -118,8 +118,9 @@ def runs_of(value: Any, sl: slice, x: np.ndarray) -> Any:
 
     Arrays with x's number of axes are per-run along axis 0 (length x.shape[0]: sliced) or
     broadcast (length 1: kept); 0-d arrays, numbers, strings and None are kept; tuples
-    (NamedTuple states) and rules (their dataclass fields, through ``dataclasses.replace``) are
-    cut field by field.  Anything else (an array with fewer axes, a callable, an unknown object)
+    (NamedTuple states) and the project's rules (their dataclass fields, through
+    ``dataclasses.replace``) are cut field by field.  Anything else (an array with fewer axes, a
+    callable, a rule class defined outside :mod:`precond_theory.rules`, an unknown object)
     raises :class:`NotSliceable`: the caller then works on the whole runs.
     """
     import dataclasses
@@ -138,6 +139,11 @@ def runs_of(value: Any, sl: slice, x: np.ndarray) -> Any:
         parts = [runs_of(v, sl, x) for v in value]
         return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
     if isinstance(value, AbstractRule) and dataclasses.is_dataclass(value):
+        if not type(value).__module__.startswith("precond_theory.rules."):
+            # a rule defined elsewhere may hold arrays whose axis 0 is not the runs' (an (n, n)
+            # matrix when n equals the number of runs): only the project's rules, whose state and
+            # array fields are per run by construction, are cut
+            raise NotSliceable(f"rule class {type(value).__qualname__} is not one of precond_theory.rules")
         changes = {}
         for f in dataclasses.fields(value):
             v = getattr(value, f.name)
