@@ -311,19 +311,25 @@ floor + low` (bias below :math:`2^{-53}(high-low)`);
         r"""Student-t draws with ``df`` degrees of freedom (Bailey's polar method: U, V uniform on
         (-1, 1), W = U² + V² accepted when W <= 1, :math:`T = U\sqrt{df\,(W^{-2/df} - 1)/W}`)."""
         xp = self.xp
-        out = xp.zeros(tuple(shape), dtype=xp.float64)
-        todo = xp.ones(tuple(shape), dtype=xp.bool)
-        for sub in range(_MAX_ROUNDS):
-            u = 2.0 * self._uniform01(shape, 2, sub) - 1.0
-            w = u[..., 0] ** 2 + u[..., 1] ** 2
-            ok = todo & (w <= 1.0)
-            ws = xp.where(ok, w, xp.ones_like(w))
-            t = u[..., 0] * xp.sqrt(df * (ws ** (-2.0 / df) - 1.0) / ws)
-            out = xp.where(ok, t, out)
-            todo = todo & ~ok
-            if not bool(xp.any(todo)):
-                break
-        return self._done(out)
+        shape = tuple(int(s) for s in shape)
+
+        def draw(rows: slice | None) -> Any:  # each number's rounds use its own words: a slice's are its own
+            part = shape if rows is None else (rows.stop - rows.start, *shape[1:])
+            out = xp.zeros(part, dtype=xp.float64)
+            todo = xp.ones(part, dtype=xp.bool)
+            for sub in range(_MAX_ROUNDS):
+                u = 2.0 * self._uniform01(shape, 2, sub, rows=rows) - 1.0
+                w = u[..., 0] ** 2 + u[..., 1] ** 2
+                ok = todo & (w <= 1.0)
+                ws = xp.where(ok, w, xp.ones_like(w))
+                t = u[..., 0] * xp.sqrt(df * (ws ** (-2.0 / df) - 1.0) / ws)
+                out = xp.where(ok, t, out)
+                todo = todo & ~ok
+                if not bool(xp.any(todo)):
+                    break
+            return out
+
+        return self._drawn(shape, draw)
 
     def integers(self, low: int, high: int, shape: tuple[int, ...]) -> Any:
         """Integers on ``[low, high)`` as an int64 array of the target namespace."""

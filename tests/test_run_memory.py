@@ -59,14 +59,16 @@ def test_row_sum_in_slices_is_the_whole_sum(shape, dtype, monkeypatch):
                          ids=["runs", "runs-2d", "one-run", "one-run-3d"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_draws_in_slices_are_the_whole_draws(seed_shape, shape, dtype, monkeypatch):
-    """Normal, uniform and Rademacher draws made on slices of rows (a run's key, or a single
-    run's positions) equal the draws made at once bit for bit, and the next draw too (the
-    generator's call counter moves once per draw either way)."""
+    """Normal, uniform, Rademacher and Student-t draws (rejection rounds per slice) made on
+    slices of rows (a run's key, or a single run's positions) equal the draws made at once bit
+    for bit, and the next draw too (the generator's call counter moves once per draw either
+    way)."""
     seeds = np.arange(int(np.prod(seed_shape, dtype=np.int64))).reshape(seed_shape) + 11 if seed_shape else 11
 
     def draws():
         rng = _xp.Rng(seeds, np, dtype, stream="oracle")
-        return [rng.normal(shape), rng.uniform(shape, -2.0, 3.0), rng.rademacher(shape), rng.normal(shape)]
+        return [rng.normal(shape), rng.uniform(shape, -2.0, 3.0), rng.rademacher(shape), rng.student_t(3.0, shape),
+                rng.student_t(0.5, shape), rng.normal(shape)]
 
     monkeypatch.setattr(_xp, "SLICE_BYTES", 1 << 30)
     whole = draws()
