@@ -172,17 +172,24 @@ rule = rules.Adam(lr=np.geomspace(1e-4, 1e-1, runs)[:, None])
 def status(key):  # KiB
     with open("/proc/self/status") as fh:
         return next(int(line.split()[1]) for line in fh if line.startswith(key + ":"))
+def maxrss():  # KiB; the process's maximum so far (it includes the compile's peak above)
+    import resource
+    m = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return m // 1024 if sys.platform == "darwin" else m
 if trace:
     tracemalloc.start()
-with open("/proc/self/clear_refs", "w") as fh:  # reset the peak (VmHWM) to the current RSS: the compile's
-    fh.write("5")                               # peak above is not the run's
-base = status("VmRSS")
+try:  # Linux: reset the peak (VmHWM) to the current RSS, so that the compile's peak above is not counted
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    base, peak_of, how = status("VmRSS"), lambda: status("VmHWM"), "VmHWM"
+except OSError:
+    base, peak_of, how = maxrss(), maxrss, "ru_maxrss"
 traced0 = tracemalloc.get_traced_memory()[0]
 tr = run(rule, problem, steps=steps, record="log")
-peak = status("VmHWM")
+peak = peak_of()
 traced = tracemalloc.get_traced_memory()[1] - traced0 if trace else None
 metrics = sum(v.nbytes for v in tr.metrics.values())
-print(json.dumps({"base_kib": base, "peak_kib": peak, "traced_bytes": traced, "metrics_bytes": metrics,
+print(json.dumps({"base_kib": base, "peak_kib": peak, "how": how, "traced_bytes": traced, "metrics_bytes": metrics,
                   "array_bytes": runs * n * 8, "n_metrics": len(tr.metrics), "n_records": len(tr.steps),
                   "kernel": tr.meta["kernel"]}))
 """
@@ -216,9 +223,11 @@ def memory(runs: int, n: int, steps: int, repeats: int = 3) -> dict:
                   "recorded metrics (MiB)", "RSS growth in (runs, n) float64 arrays", "traced in arrays"], rows,
         machine_line=machine(),
         notes=f"Adam, float64, {steps} steps, record='log' ({m['n_records']} record points, {m['n_metrics']} "
-              f"metrics), kernel {m['kernel']!r} (the default 'auto'), kernels compiled before; peak RSS: VmHWM "
-              f"after run() (reset by /proc/self/clear_refs before it) minus VmRSS before, Linux, median of "
-              f"{repeats} fresh processes; traced: the peak of "
+              f"metrics), kernel {m['kernel']!r} (the default 'auto'), kernels compiled before; peak RSS: "
+              + ("VmHWM after run() (reset by /proc/self/clear_refs before it) minus VmRSS before"
+                 if rss[0]["how"] == "VmHWM" else "ru_maxrss after run() minus before (it includes the compile's "
+                 "peak, so the growth can read low)")
+              + f", median of {repeats} fresh processes; traced: the peak of "
               "tracemalloc (NumPy's allocations) during run() in one more.")
 
 
