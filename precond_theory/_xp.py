@@ -44,7 +44,7 @@ def row_slices(shape: tuple[int, ...], itemsize: int) -> list[slice] | None:
     if len(shape) < 2 or shape[0] < 2:
         return None
     rows = int(shape[0])
-    row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * int(itemsize)
+    row_bytes = math.prod(int(s) for s in shape[1:]) * int(itemsize)  # the loop asks every step: no NumPy call
     if rows * row_bytes <= SLICE_BYTES:
         return None
     step = max(1, SLICE_BYTES // max(row_bytes, 1))
@@ -274,10 +274,11 @@ floor + low` (bias below :math:`2^{-53}(high-low)`);
         """``draw(rows)`` (float64 numbers of those rows of the draw, all of them for None) as one
         call's draw: on slices of runs (:func:`row_slices`) for a large NumPy draw, whose words are
         the same numbers cut into rows, so that the temporaries are a slice's; else at once."""
-        slices = row_slices(tuple(int(s) for s in shape), 8) if is_numpy(self.xp) else None
+        shape = tuple(int(s) for s in shape)
+        slices = row_slices(shape, 8) if is_numpy(self.xp) else None
         if not slices:
             return self._done(draw(None))
-        out = np.empty(tuple(int(s) for s in shape), dtype=self.dtype)
+        out = np.empty(shape, dtype=self.dtype)
         for sl in slices:
             out[sl] = draw(sl)
         self.calls += 1

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 import weakref
 
@@ -158,7 +159,7 @@ def test_preconditioner_range_in_slices_is_the_whole_range(name, monkeypatch):
     runs (the rule and its state cut into runs) and on the whole batch: equal bit for bit, and
     the slices really are what the rule's preconditioner was called on."""
     base = rules.make(name)
-    rule = __import__("dataclasses").replace(base, lr=np.array([[0.25], [0.5], [1.0], [2.0], [4.0]]) * base.lr)
+    rule = dataclasses.replace(base, lr=np.array([[0.25], [0.5], [1.0], [2.0], [4.0]]) * base.lr)
     q = make_quadratic(6, 10.0, seed=1)
     whole = run(rule, q, steps=6, record="all", kernel="reference")
     rows = []

@@ -79,7 +79,7 @@ def check_memory(est: dict[str, int], xp: Any) -> int | None:
 def row_slices(x: Any) -> list[slice] | None:
     """Slices of runs (along axis 0) of about :data:`precond_theory._xp.SLICE_BYTES` each when
     ``x`` is a NumPy array with batch axes larger than that, else None (the whole array)."""
-    if not isinstance(x, np.ndarray):
+    if not isinstance(x, np.ndarray) or x.nbytes <= _xp.SLICE_BYTES:  # the common case, asked every step
         return None
     return _xp.row_slices(x.shape, x.itemsize)
 

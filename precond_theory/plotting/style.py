@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["WIDTHS", "FONT_PT", "TITLE_PT", "PALETTE", "FORMATS", "paper_style", "paper_figure", "line_style",
-           "fidelity_label", "metric_label", "machine_eps", "metric_scale", "round_off_floor", "save_figure", "format_value"]
+           "fidelity_label", "metric_label", "machine_eps", "metric_scale", "round_off_floor", "save_figure",
+           "format_value"]
 
 #: Figure widths in inches: one column and a full page (two columns) of a two-column paper.
 WIDTHS = {"single": 3.25, "double": 6.75}
