@@ -208,3 +208,38 @@ def test_rules_that_cannot_be_cut_into_runs_use_the_whole_batch(monkeypatch):
         for metric in ("precond_min", "precond_max", "precond_spread"):
             assert np.array_equal(sliced.metrics[metric], whole.metrics[metric], equal_nan=True), (label, metric)
         assert rows == expected_rows, (label, rows)
+
+
+@pytest.mark.parametrize("kernel", ["numba", "numba-step"])
+@pytest.mark.parametrize("name", ["adam", "adagrad"])
+def test_per_run_coefficient_tables_are_held_to_a_slice(name, kernel, monkeypatch):
+    """With per-run hyperparameters a compiled path's coefficient table has ``len(krows) * R``
+    numbers per step; it is computed a few steps at a time, at most SLICE_BYTES (before: 4,096
+    steps at once on the segment path, 1.27 GB for 10^4 Adam runs, against 3.8 MiB for x at
+    n = 50; 256 steps on the compiled-step path).  The run's numbers are the same bit for bit
+    whatever the tables' length."""
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    from precond_theory.fast import _plan_base
+
+    R, steps = 300, 700
+    q = make_quadratic(4, 30.0, seed=1)
+    rule = rules.make(name, lr=np.geomspace(1e-3, 1e-1, R)[:, None])
+    args = {"steps": steps, "record": [0, 100, steps], "kernel": kernel}
+    whole = run(rule, q, **args)
+    sizes: list[int] = []
+    compute = _plan_base.Plan._compute_table
+
+    def spy(self, k0, L, sc):
+        out = compute(self, k0, L, sc)
+        sizes.append(out[0].nbytes)
+        return out
+
+    monkeypatch.setattr(_plan_base.Plan, "_compute_table", spy)
+    cap = 1 << 13
+    monkeypatch.setattr(_xp, "SLICE_BYTES", cap)
+    part = run(rule, q, **args)
+    assert part.meta["kernel"] == whole.meta["kernel"] == ("numba-segment" if kernel == "numba" else kernel)
+    assert sizes and max(sizes) <= cap, (max(sizes), cap)
+    for m in whole.metrics:
+        assert np.array_equal(whole.metrics[m], part.metrics[m], equal_nan=True), m
+    assert np.array_equal(whole.x_final, part.x_final)

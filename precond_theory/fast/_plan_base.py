@@ -30,7 +30,8 @@ PARALLEL_MIN_SIZE = 1 << 20
 PARALLEL_CHUNK = 1 << 16
 
 
-#: steps of coefficients the compiled step computes at a time
+#: steps of coefficients the compiled step computes at a time (fewer for per-run
+#: hyperparameters, see :meth:`Plan.table_steps`)
 STEP_TABLE = 256
 
 
@@ -180,6 +181,19 @@ class Plan:
         the coefficients are the reference's bit for bit (override; ``()`` for no scalar state)."""
         return (), 0, ()
 
+    def table_steps(self, L: int) -> int:
+        """How many of ``L`` steps one table holds: all of them, except with per-run
+        hyperparameters, where a step's rows are ``len(krows) * R`` numbers and the table is
+        held to :data:`precond_theory._xp.SLICE_BYTES` (at least one step), so that a sweep of
+        many runs does not hold thousands of steps of per-run coefficients: 4,096 steps for
+        10^4 runs would be 1 GB, hundreds of times the iterate at n = 50."""
+        if not self.per_run or not len(self.krows):
+            return L
+        from .. import _xp
+
+        row = len(self.krows) * self.R * self.dtype.itemsize
+        return max(1, min(L, _xp.SLICE_BYTES // row))
+
     def table(self, k0: int, L: int, sc: tuple) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
         """Coefficient table ``(L, len(krows), R or 1)``, modes ``(L,)`` and the scalar fields after
         each of the updates k0, ..., k0+L-1.  Tables of Python-number hyperparameters are shared
@@ -193,16 +207,17 @@ class Plan:
         return self._compute_table(k0, L, sc)
 
     def _compute_table(self, k0: int, L: int, sc: tuple) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-        vals, modes, after = [], [], []
+        T = np.empty((L, len(self.krows), self.R if self.per_run else 1), dtype=self.dtype)
+        modes, after = np.empty(L, dtype=np.int64), []
         coefs, column = self.coefs, self.column
-        for k in range(k0, k0 + L):
+        for i, k in enumerate(range(k0, k0 + L)):
             v, m, s2 = coefs(k, sc)
             sc = s2 or sc
-            vals.append([column(c) for c in v] if self.per_run else v)
-            modes.append(m)
+            for t, c in enumerate(v):  # written in place: no list of the table's size
+                T[i, t] = column(c) if self.per_run else c
+            modes[i] = m
             after.append(sc)
-        T = np.array(vals, dtype=self.dtype).reshape(L, len(self.krows), self.R if self.per_run else 1)
-        return T, np.asarray(modes, dtype=np.int64), after
+        return T, modes, after
 
     def buffers(self, state: Any) -> list[tuple[Any, np.ndarray]]:
         """The state arrays (buffer or None, (R, n) view) in the kernel's order (override)."""
@@ -222,7 +237,7 @@ class Plan:
         k, sc = state.k, self.scalars(state)
         tab = self._tab
         if tab is None or not (tab[0] <= k < tab[0] + len(tab[2])) or not _same(tab[4][k - tab[0]], sc):
-            T, M, after = self.table(k, STEP_TABLE, sc)
+            T, M, after = self.table(k, self.table_steps(STEP_TABLE), sc)
             tab = self._tab = (k, T, M, after, [sc] + after[:-1])
         i = k - tab[0]
         if len(self.krows):

@@ -10,7 +10,8 @@ The run loop (:mod:`precond_theory._loop.core`) calls :meth:`Segment.advance` af
 step k that returned to Python; the segment applies the updates k, k+1, ... and, between them,
 what the loop does at a step that is not a record point (gradient, norm and running minimum
 for ``min_grad_norm="every_step"``, the scan for ``divergence="every_step"``), and returns at
-the next record point (or at the end of a chunk of :data:`CHUNK` steps, or at the step where a
+the next record point (or at the end of a chunk of :data:`CHUNK` steps, fewer for per-run
+hyperparameters (:meth:`~._plan_base.Plan.table_steps`), or at the step where a
 run still "ok" turned non-finite) with the gradient there, as the oracle would have given it.
 The loop then does that step's work (norm, health, recording) with its own code.
 
@@ -166,7 +167,7 @@ class Segment:
         squared gradient norm.
         """
         plan = self.plan
-        stop = min(stop, k + CHUNK)
+        stop = min(stop, k + plan.table_steps(CHUNK))
         L = stop - k
         grad_at_end = stop < self.steps
         T, M, scs = plan.table(k, L, plan.scalars(state))
