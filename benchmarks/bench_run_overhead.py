@@ -20,7 +20,10 @@ median over rounds); torch is an optional benchmark dependency:
   are compiled) and peak traced memory against the bytes of x, the state and the recorded
   metrics;
 * ``held``: in a fresh process, the peak of tracemalloc (NumPy's allocations, exactly) during
-  a 4,096-run Adam sweep at n = 1,024 on each path, in arrays of shape (runs, n).
+  a 4,096-run Adam sweep at n = 1,024 on each path, in arrays of shape (runs, n);
+* ``sliced``: what slicing a large batch costs on the segment path: 10^4 runs at n = 200
+  (16 MB arrays), sliced (the default) against the whole batch at once, µs per run-step and
+  the traced peak.
 
 Threads: numba, torch and OpenBLAS are set to one thread.  Usage::
 
@@ -267,6 +270,53 @@ def held(runs: int, n: int, steps: int) -> dict:
               "tracemalloc (NumPy's allocations) during run(), minus what was allocated before; x, m and v are 3.")
 
 
+def sliced(rounds: int, steps: int, runs: int = 10_000, n: int = 200) -> dict:
+    """What slicing costs: a batch larger than SLICE_BYTES on the segment path, sliced (the
+    default: one slice's gradient) against the whole batch at once (slicing raised above the
+    batch: the gradient and scratch array of the batch's size), interleaved; and each one's
+    traced peak (tracemalloc, one more run each)."""
+    import tracemalloc
+
+    from precond_theory import _xp
+
+    problem = make_quadratic(n, 100.0, seed=0)
+    rule = rules.Adam(lr=np.geomspace(1e-4, 1e-2, runs)[:, None])
+    default = _xp.SLICE_BYTES
+    modes = {"sliced (SLICE_BYTES = 4 MiB)": default, "whole batch (slicing off: SLICE_BYTES above the batch)": 1 << 40}
+    records = {"log": "log", "[0, steps]": [0, steps]}
+
+    def go(size, record):
+        _xp.SLICE_BYTES = size
+        try:
+            return run(rule, problem, steps=steps, record=record, kernel="numba")
+        finally:
+            _xp.SLICE_BYTES = default
+
+    c = {(m, r): (lambda size=size, record=record: go(size, record))
+         for m, size in modes.items() for r, record in records.items()}
+    for fn in c.values():
+        fn()  # compile
+    t = interleaved(c, rounds)
+    rows, arr = [], runs * n * 8
+    for (m, r), v in t.items():
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        tr = c[(m, r)]()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        whole = t[(next(k for k in modes if k.startswith("whole")), r)]
+        us = v / (steps * runs) * 1e6
+        rows.append([m, r, f"{us:.3f}", f"{v / whole:.2f}", f"{peak / arr:.2f}",
+                     f"{tr.meta['extra_evaluations']['grad']}"])
+        print(f"sliced {runs} x {n} {m} record={r}: {us:.3f} us/run-step, {v / whole:.2f} of whole, "
+              f"peak {peak / arr:.2f} arrays, extra gradients {tr.meta['extra_evaluations']['grad']}")
+    return provenance.table(
+        COMMAND, ["segments", "record", "µs per run-step", "time / whole batch", "peak traced in (runs, n) arrays",
+                  "extra gradient evaluations"], rows, machine_line=machine(),
+        notes=f"Adam, {runs:,} runs x n = {n}, float64, {steps} steps, run(kernel='numba'), median of {rounds} "
+              "interleaved rounds; the peak is tracemalloc's during one more run of each; x, m and v are 3.")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -278,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
         "run_sweep": sweep(rounds=3, steps=50 if q else 200),
         "run_memory": memory(1000 if q else 10_000, 1000, 5 if q else 20),
         "run_held": held(512 if q else 4096, 256 if q else 1024, 10),
+        "run_sliced": sliced(rounds=3, steps=20 if q else 200, runs=4000 if q else 10_000),
     }
     if a.json_dir:
         for name, data in results.items():

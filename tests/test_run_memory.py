@@ -4,8 +4,8 @@
   expression bit for bit;
 * nothing from the start outlives the first update (x_0 on the reference path, the initial
   state on every path);
-* compiled segments hold x, the state, one gradient and one scratch array, and at a record
-  point or in a random draw only slices of runs; the preconditioner's range is computed on
+* compiled segments of a large batch hold x, the state and slices of runs (the gradient
+  too); the preconditioner's range is computed on
   slices of the rule and its state, with the numbers of the whole batch, for every rule that
   has one; draws on slices are the draws made at once.
 """
@@ -127,27 +127,29 @@ def peak_arrays(fn, nbytes):
     return (peak - base) / nbytes
 
 
-def test_segments_hold_the_state_one_gradient_and_one_scratch_array(monkeypatch):
+def test_segments_hold_the_state_and_slices(monkeypatch):
     """Adam on a quadratic whose gradient is NumPy's product (R n^2 above the BLAS threshold),
-    R = n = 256, float64 (arrays of 512 KiB; slices of 64 KiB, an eighth).  Allowed: x, m, v (3),
-    the gradient and the scratch array x - x* that NumPy multiplies by A (2), and 1 for small
-    arrays (the coefficient table, a slice's temporaries at a record point or in the draw of the
-    start, the recorded metrics: 0.8 here): 6.  Before, with two gradient buffers, the initial
-    state held by run() and copied while the gradient buffers existed, and temporaries of x's
-    size at record points and in the draw of the start, the peak was 11.3."""
+    R = 512, n = 256, float64 (arrays of 1 MiB; slices of 32 KiB, a 32nd).  Allowed: x, m, v (3),
+    the recorded metrics, and 16 slices (the slice's gradient and x - x*, a slice's temporaries
+    at a record point or in the draw of the start, the coefficient table, caches): 3.59 arrays
+    here; measured 3.44-3.48.
+    The segments step slice by slice, and Adam's initial zeros become m (v is the one copy).
+    Before: with the gradient and the scratch array of the batch's size, 5.4; with two gradient
+    buffers, the initial state held by run() and temporaries of x's size at record points, 11.3."""
     pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
     from precond_theory.fast import _segments
 
-    R, n = 256, 256
+    R, n = 512, 256
     q = make_quadratic(n, 100.0, seed=0)
     assert _segments.host_gemm(q, R)
     rule = rules.Adam(lr=np.geomspace(1e-4, 1e-1, R)[:, None])
-    run(rule, q, steps=2)  # compile outside the measurement
-    monkeypatch.setattr(_xp, "SLICE_BYTES", 1 << 16)
+    monkeypatch.setattr(_xp, "SLICE_BYTES", 1 << 15)
     kw = {"steps": 40, "record": [0, 20, 40]}
+    tr = run(rule, q, **kw)  # compile (and fill caches) outside the measurement
     peak = peak_arrays(lambda: run(rule, q, **kw), R * n * 8)
-    assert run(rule, q, **kw).meta["kernel"] == "numba-segment"
-    assert peak <= 6.0, peak
+    assert tr.meta["kernel"] == "numba-segment"
+    metrics = sum(v.nbytes for v in tr.metrics.values()) / (R * n * 8)
+    assert peak <= 3 + metrics + 16 / 32, (peak, metrics)
 
 
 PRECONDITIONED = [n for n in rules.available() if rules.make(n).has_preconditioner]
@@ -160,7 +162,7 @@ def test_preconditioner_range_in_slices_is_the_whole_range(name, monkeypatch):
     the slices really are what the rule's preconditioner was called on."""
     base = rules.make(name)
     rule = dataclasses.replace(base, lr=np.array([[0.25], [0.5], [1.0], [2.0], [4.0]]) * base.lr)
-    q = make_quadratic(6, 10.0, seed=1)
+    q = make_quadratic(6, 10.0, rotate=False, seed=1)  # axis-aligned: the same gradient on slices
     whole = run(rule, q, steps=6, record="all", kernel="reference")
     rows = []
     method = type(rule).preconditioner
@@ -182,7 +184,7 @@ def test_rules_that_cannot_be_cut_into_runs_use_the_whole_batch(monkeypatch):
     the project is not cut (runs_of refuses what it cannot slice with certainty): the range is
     computed on the whole batch; a weight-decay wrapper is cut.  Either way the numbers equal the
     unsliced run's."""
-    q = make_quadratic(6, 10.0, seed=1)
+    q = make_quadratic(6, 10.0, rotate=False, seed=1)  # axis-aligned: the same gradient on slices
     adam = rules.Adam(lr=np.array([[0.01], [0.02], [0.04], [0.08], [0.16]]))
     class MyAdam(rules.Adam):  # a rule class of the user's: its arrays are not known to be per run
         pass
@@ -222,7 +224,7 @@ def test_per_run_coefficient_tables_are_held_to_a_slice(name, kernel, monkeypatc
     from precond_theory.fast import _plan_base
 
     R, steps = 300, 700
-    q = make_quadratic(4, 30.0, seed=1)
+    q = make_quadratic(4, 30.0, rotate=False, seed=1)  # axis-aligned: the same gradient on slices
     rule = rules.make(name, lr=np.geomspace(1e-3, 1e-1, R)[:, None])
     args = {"steps": steps, "record": [0, 100, steps], "kernel": kernel}
     whole = run(rule, q, **args)

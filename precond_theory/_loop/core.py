@@ -17,8 +17,9 @@ non-finite) run inside one compiled call, which does exactly the per-step work a
 below then does the work of the step it stops at, with the same code as for every other path.
 
 At record points (and at step 0, the baseline of the blow-up test) f(x_k) and the exact
-gradient norm are evaluated (the ``extra_evaluations`` of ``Trace.meta``), the health checks
-run and the recorder writes its buffers.
+gradient norm are evaluated (the ``extra_evaluations`` of ``Trace.meta``; sliced segments of a
+large batch compute the gradient there again for the next update, and count it), the health
+checks run and the recorder writes its buffers.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, handover: dict[str, Any], l
         gn = None
         if not online and (min_grad_norm == "every_step" or check):
             gx = g if (g is not None and reuse) else grad_at(x, k)
-            gn = row_sum(xp, _square, gx)
+            gn = segment.norm_sq(gx) if segment is not None else row_sum(xp, _square, gx)
             if min_grad_norm == "every_step":
                 running_min = gn if running_min is None else xp.where(gn < running_min, gn, running_min)
         if every_step_scan:
@@ -128,12 +129,12 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, handover: dict[str, Any], l
         if online:
             loss_sum = loss_sum + fx
         hvp = _hvp_callable(problem, y, k, calls, xp, health) if rule.needs_hvp else None
-        if k == 0:
-            _check_first(problem, rule, g, value, x, state, hvp, batch_shape)
+        if k == 0:  # (a segment computes the gradient itself, with x's shape and dtype)
+            _check_first(problem, rule, x if segment is not None else g, value, x, state, hvp, batch_shape)
         if segment is not None:
             stop = next_rec if next_rec != -1 else steps
             state, k_new, g_next, g_prev, running_min = segment.advance(
-                x, state, k, stop, running_min, health.code)
+                x, state, k, stop, running_min, health)
             calls["grad"] += k_new - k - 1  # the gradients of the steps in between
             k = k_new
             continue

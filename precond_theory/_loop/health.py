@@ -82,10 +82,24 @@ class Health:
         if not bool(xp.any(new)):
             return
         if g_prev is not None:
-            # NaN only where the previous gradient was exactly 0: a 0/0 of the rule
-            zero = xp.all(xp.isfinite(x) | (g_prev == 0), axis=-1) & xp.any(xp.isnan(x), axis=-1)
-            self._stamp(new & zero, k, _ZERODIV)
+            self._stamp(new & _zero_division(xp, x, g_prev), k, _ZERODIV)
         self._stamp(new, k, _NONFINITE)
+
+    def scan_rows(self, k: int, rows: slice, x: np.ndarray, g_prev: np.ndarray) -> np.ndarray:
+        """:meth:`scan_step` of x_k for the runs ``rows`` (a slice of the flattened batch; NumPy),
+        with ``x`` and ``g_prev`` their rows, shape ``(runs in rows, n)``: the compiled segments
+        classify a run that turned non-finite in x right after the update, while they still hold
+        the gradient that update used, then go on.  Returns the new codes of those runs."""
+        code = self.code.reshape(-1)
+        bad = ~np.all(np.isfinite(x), axis=-1)
+        new = np.zeros(code.shape, dtype=bool)
+        new[rows] = bad & (code[rows] == _OK)
+        zero = np.zeros(code.shape, dtype=bool)
+        zero[rows] = _zero_division(np, x, g_prev)
+        shape = self.code.shape
+        self._stamp((new & zero).reshape(shape), k, _ZERODIV)
+        self._stamp(new.reshape(shape), k, _NONFINITE)
+        return self.code.reshape(-1)[rows]
 
     def scan_record(self, k: int, x: Any, fx: Any, gn: Any) -> None:
         """Checks at a record point (and at step 0): non-finite values, blow-up, negative gap."""
@@ -143,3 +157,8 @@ class Health:
         step = np.asarray(to_numpy(self.step)).astype(np.int64)
         names = np.asarray(np.asarray(STATUSES)[code], dtype=object)
         return names, step
+
+
+def _zero_division(xp: Any, x: Any, g_prev: Any) -> Any:
+    """Per run: x has a NaN, and only where the previous gradient was exactly 0 (a 0/0 of the rule)."""
+    return xp.all(xp.isfinite(x) | (g_prev == 0), axis=-1) & xp.any(xp.isnan(x), axis=-1)

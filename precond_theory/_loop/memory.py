@@ -94,15 +94,28 @@ def row_sum(xp: Any, fn: Any, x: Any, *others: Any) -> Any:
     its own last axis is NumPy's pairwise sum of the same values whatever the other runs
     (``tests/test_run_memory.py``).  Other namespaces evaluate the expression once.
     """
+    return _by_slices(xp, fn, x, others, reduce=True)
+
+
+def row_apply(xp: Any, fn: Any, x: Any, *others: Any) -> Any:
+    """``fn(x, *others)`` (an array of x's shape, computed row by row), on the slices of
+    :func:`row_sum` when x is that large: no temporaries of x's size but the result."""
+    return _by_slices(xp, fn, x, others, reduce=False)
+
+
+def _by_slices(xp: Any, fn: Any, x: Any, others: tuple, *, reduce: bool) -> Any:
     slices = row_slices(x)
     rows = x.shape[0] if slices else 0
     if not slices or not all(getattr(o, "ndim", 0) < x.ndim or (o.ndim == x.ndim and o.shape[0] in (1, rows))
                              for o in others):
-        return xp.sum(fn(x, *others), axis=-1)
+        v = fn(x, *others)
+        return xp.sum(v, axis=-1) if reduce else v
     out = None
     for sl in slices:
         parts = [o[sl] if (getattr(o, "ndim", 0) == x.ndim and o.shape[0] == rows) else o for o in others]
-        s = np.sum(fn(x[sl], *parts), axis=-1)
+        s = fn(x[sl], *parts)
+        if reduce:
+            s = np.sum(s, axis=-1)
         if out is None:
             out = np.empty((rows, *s.shape[1:]), dtype=s.dtype)
         out[sl] = s

@@ -100,6 +100,7 @@ class Plan:
         self.C = np.zeros((len(self.rows), self.R if self.per_run else 1), dtype=self.dtype)
         self.K = np.array([0, 1], dtype=self.dtype)
         self._owned: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._taking, self._taken = False, set()  # (see take)
         self._tab: Any = None
         #: integer flags of the kernel (bools as 0/1), in the segment driver's order
         self.flags: tuple[int, ...] = ()
@@ -135,13 +136,38 @@ class Plan:
         ``x_prev = x``) is copied once, so the kernels never write into memory they do not own.
         """
         hit = self._owned.get(id(arr))
-        if hit is not None and hit[0] is arr:
+        if hit is not None and hit[0] is arr and id(arr) not in self._taken:
             return hit
-        buf = np.array(np.broadcast_to(arr, (*self.batch, self.n)), dtype=self.dtype, order="C")
+        if self._taking and id(arr) not in self._taken and self._movable(arr):
+            self._taken.add(id(arr))  # taken over, once: a second field holding it gets a copy
+            buf = arr
+        else:
+            buf = np.array(np.broadcast_to(arr, (*self.batch, self.n)), dtype=self.dtype, order="C")
+            self._owned = {k: v for k, v in self._owned.items() if v[0] is not arr or k in self._taken}
         pair = (buf, buf.reshape(self.R, self.n))
-        self._owned = {k: v for k, v in self._owned.items() if v[0] is not arr}
         self._owned[id(buf)] = pair
         return pair
+
+    def take(self, state: Any) -> list[tuple[Any, np.ndarray]]:
+        """:meth:`buffers` of a state that nothing else holds (the run's initial state, handed
+        over by the loop): each of its arrays that can serve as a buffer is taken over instead of
+        copied (once; a second field holding the same array, e.g. Adam's zeros as m and v, gets a
+        copy), so that the state is not held twice while the buffers are made."""
+        self._taking, self._taken = True, set()
+        try:
+            return self.buffers(state)
+        finally:
+            self._taking, self._taken = False, set()
+
+    def _movable(self, arr: Any) -> bool:
+        """A C-contiguous writeable array of x's shape and dtype that owns its memory and is
+        neither x (``x_prev = x``) nor memory of it, nor a hyperparameter of the rule."""
+        import dataclasses
+
+        return (isinstance(arr, np.ndarray) and arr.dtype == self.dtype and arr.shape == (*self.batch, self.n)
+                and arr.base is None and arr.flags.c_contiguous and arr.flags.writeable
+                and not np.may_share_memory(arr, self.like)
+                and not any(getattr(self.rule, f.name) is arr for f in dataclasses.fields(self.rule)))
 
     def own_col(self, arr: Any) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`own` for a per-run column state array, shape ``(*batch, 1)`` (view ``(R, 1)``)."""

@@ -20,6 +20,13 @@ The gradient: for a problem whose ``A`` is shared by every run and large enough
 makes; otherwise :func:`._segment_kernels.quad_grad` sums over j in order (a rounding different
 from BLAS's, by at most the usual :math:`\\gamma_n |A||x - x^\\star|`).  The norm uses NumPy's
 pairwise summation order, so the running minimum is the reference's.
+
+A batch larger than :data:`precond_theory._xp.SLICE_BYTES` whose gradient is NumPy's product is
+*sliced*: each step runs slice by slice of runs (gradient, norm, update, scan; see
+:meth:`Segment._advance_sliced`), the gradient and scratch buffers hold one slice, a run that
+turns non-finite is classified on its slice and the others go on, and the gradient at the
+step where the loop takes over is handed to it as :class:`RowStats` (its norm and f), not kept.
+``Quadratic.grad`` takes the same products slice by slice, so the numbers are every path's.
 """
 
 from __future__ import annotations
@@ -28,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from .._loop import memory
 from .._loop.memory import row_sum
 from . import _segment_kernels as sk
 
-__all__ = ["Segment", "compile_segment", "segment_reason", "host_gemm", "CHUNK"]
+__all__ = ["Segment", "RowStats", "compile_segment", "segment_reason", "host_gemm", "CHUNK"]
 
 #: the most updates one compiled call applies (bounds the coefficient table)
 CHUNK = 4096
@@ -98,6 +106,11 @@ class Segment:
         self.gemm = host_gemm(problem, R)
         self.G: Any = None  # the one gradient buffer (see advance) and the scratch array: allocated
         self.rbuf: Any = None  # by start, after the state's buffers (see there)
+        # a large batch multiplied by BLAS: the steps run on slices of runs (see _advance_sliced)
+        cut = memory.row_slices(x) if self.gemm and len(np.shape(problem.x_star)) == 1 else None
+        inner = R // self.shape[0]
+        self.slices = [(s0, slice(s0.start * inner, s0.stop * inner)) for s0 in cut] if cut else None
+        self.sliced = self.slices is not None
         self.gn = np.empty(R, dtype=self.dtype)
         self.want_gn = min_grad_norm == "every_step"
         self.scan = bool(every_step_scan)
@@ -110,23 +123,57 @@ class Segment:
         """out = rbuf @ A, shaped like the reference's ``(x - x*) @ A`` (NumPy's matmul)."""
         np.matmul(self.rbuf.reshape(self.shape), self.A[0], out=out.reshape(self.shape))
 
+    def _buffers(self) -> None:
+        """The gradient and scratch buffers: the batch's size, or one slice's (sliced)."""
+        if self.G is None:
+            rows = max(fl.stop - fl.start for _, fl in self.slices) if self.sliced else self.R
+            self.G = np.empty((rows, self.n), dtype=self.dtype)
+            self.rbuf = np.empty((rows, self.n), dtype=self.dtype)
+
     def _gradient(self, x2: np.ndarray) -> None:
         """G = the gradient at x (``x2``: its (R, n) view)."""
-        if self.G is None:
-            self.G = np.empty((self.R, self.n), dtype=self.dtype)
-            self.rbuf = np.empty((self.R, self.n), dtype=self.dtype)
+        self._buffers()
         if self.gemm:
             sk.residual(x2, self.xs, self.pidx, self.rbuf)
             self._product(self.G)
         else:
             sk.quad_grad(x2, self.A, self.xs, self.pidx, self.rbuf, self.G)
 
-    def grad(self, x: np.ndarray) -> np.ndarray:
+    def _slice_gradient(self, x2: np.ndarray, s0: slice, fl: slice) -> tuple[np.ndarray, np.ndarray]:
+        """(G, r): the gradient and x - x* of the runs ``fl`` (rows of x2), in the first rows of
+        the buffers: NumPy's product of the slice ``s0`` of x's shape, the one
+        ``Quadratic.grad`` takes for that slice."""
+        self._buffers()
+        m = fl.stop - fl.start
+        G, r = self.G[:m], self.rbuf[:m]
+        sk.residual(x2[fl], self.xs, self.pidx[fl], r)
+        shape = (s0.stop - s0.start, *self.shape[1:])
+        np.matmul(r.reshape(shape), self.A[0], out=G.reshape(shape))
+        return G, r
+
+    def _stats(self, x: np.ndarray) -> RowStats:
+        """What the loop takes from the gradient at x, computed slice by slice (sliced)."""
+        x2 = x.reshape(self.R, self.n)
+        gn, ws = np.empty(self.R, dtype=self.dtype), np.empty(self.R, dtype=self.dtype)
+        for s0, fl in self.slices:
+            G, r = self._slice_gradient(x2, s0, fl)
+            gn[fl] = np.sum(G * G, axis=-1)  # per run, NumPy's pairwise sums: row_sum's numbers
+            ws[fl] = np.sum(r * G, axis=-1)
+        return RowStats(gn.reshape(self.shape[:-1]), ws.reshape(self.shape[:-1]))
+
+    def grad(self, x: np.ndarray) -> Any:
         """The gradient at x, computed as the segments compute it, into the segment's buffer
         (a view of it: valid until the next :meth:`advance`; the loop asks for it at the last
-        step, where nothing else needs the buffer)."""
+        step, where nothing else needs the buffer); sliced, its :class:`RowStats`."""
+        if self.sliced:
+            return self._stats(x)
         self._gradient(x.reshape(self.R, self.n))
         return self.G.reshape(self.shape)
+
+    def norm_sq(self, g: Any) -> Any:
+        """The squared norm per run of a gradient from :meth:`grad` (the loop's own sum, or the
+        sums of :class:`RowStats`)."""
+        return g.gn if isinstance(g, RowStats) else row_sum(np, _square, g)
 
     def value(self, x: np.ndarray, g: np.ndarray) -> Any:
         """f(x) from the gradient g at x when g is NumPy's own product ``(x - x*) @ A``:
@@ -134,6 +181,8 @@ class Segment:
         multiply by A again), so bit for bit its value; else ``problem.value(x)``.  The sum runs
         on slices of runs (:func:`precond_theory._loop.memory.row_sum`: the same numbers, no
         temporaries of x's size)."""
+        if isinstance(g, RowStats):
+            return 0.5 * g.wsum + self.problem.f_star
         if not self.gemm:
             return self.problem.value(x)
         return 0.5 * row_sum(np, _weighted_residual, x, self.problem.x_star, g) + self.problem.f_star
@@ -143,17 +192,20 @@ class Segment:
 
         The loop calls this before :meth:`start`, and drops the initial state in between: its
         arrays (e.g. Adam's zeros, which are both m and v) are then freed before the gradient
-        and scratch buffers exist, instead of adding one array of x's size to the peak.
+        and scratch buffers exist, instead of adding one array of x's size to the peak.  Sliced
+        (a large batch), the arrays are taken over where they can be (:meth:`Plan.take
+        <precond_theory.fast._plan_base.Plan.take>`): Adam's zeros become m, and only v is a copy.
         """
         plan = self.plan
-        return plan.rebuild(state, state.k, plan.scalars(state), plan.buffers(state))
+        bufs = plan.take(state) if self.sliced else plan.buffers(state)  # (sliced: a large batch)
+        return plan.rebuild(state, state.k, plan.scalars(state), bufs)
 
     def start(self, x: np.ndarray) -> np.ndarray:
         """The gradient at x_0 (into the segment's buffer), as the oracle's first sample."""
         return self.grad(x)
 
     # ------------------------------------------------------------------------------- segments
-    def advance(self, x: np.ndarray, state: Any, k: int, stop: int, running_min: Any, code: Any,
+    def advance(self, x: np.ndarray, state: Any, k: int, stop: int, running_min: Any, health: Any,
                 ) -> tuple[Any, int, Any, Any, Any]:
         """Apply updates k, k+1, ... from the gradient of :meth:`start`/the last call, up to ``stop``.
 
@@ -167,7 +219,10 @@ class Segment:
         squared gradient norm.
         """
         plan = self.plan
+        if self.sliced:  # (its tables are computed a part at a time: it stops only where it must)
+            return self._advance_sliced(x, state, k, min(stop, k + CHUNK), running_min, health)
         stop = min(stop, k + plan.table_steps(CHUNK))
+        code = health.code
         L = stop - k
         grad_at_end = stop < self.steps
         T, M, scs = plan.table(k, L, plan.scalars(state))
@@ -207,12 +262,75 @@ class Segment:
         g = None if k_new == self.steps else self.G.reshape(self.shape)
         return new_state, k_new, g, g_prev, (rmin.reshape(self.shape[:-1]) if want_min else None)
 
+    def _advance_sliced(self, x: np.ndarray, state: Any, k: int, stop: int, running_min: Any, health: Any,
+                        ) -> tuple[Any, int, Any, Any, Any]:
+        """:meth:`advance` for a large batch: each step runs slice by slice (gradient, norm,
+        update, scan), so that the gradient and scratch buffers hold one slice.
+
+        A run that turns non-finite is classified here, on its slice, with the health code's
+        own rules (:meth:`Health.scan_rows <precond_theory._loop.health.Health.scan_rows>`, while
+        the buffer still holds the gradient of the update; :meth:`Health.stamp_non_finite` for a
+        norm that is not finite), and the steps go on: the segment ends only at ``stop``.  The
+        gradient there is not kept: the loop asks :meth:`grad` for its :class:`RowStats`, and
+        the next call computes it again (one extra product per call, counted in the trace's
+        ``extra_evaluations``)."""
+        plan, R, n = self.plan, self.R, self.n
+        bufs = plan.buffers(state)
+        views = [v for _, v in bufs]
+        pad = (plan.dummy(),) * (_SLOTS - len(views))
+        want_min = running_min is not None
+        rmin = np.array(running_min, dtype=self.dtype).reshape(R) if want_min else self.gn * 0
+        code = np.array(health.code, dtype=np.int8).reshape(R)  # a copy, kept to the health's codes
+        x2 = x.reshape(R, n)
+        O = (1, 0, 0, int(self.want_gn), int(want_min), int(self.scan))
+        per_run = plan.C.shape[1] > 1
+        sc, t0, T = plan.scalars(state), k, None
+        for i in range(stop - k):
+            if T is None or k + i - t0 == len(T):  # the next part of the coefficient table
+                t0 = k + i
+                T, M, scs = plan.table(t0, plan.table_steps(stop - t0), sc)
+                sc = scs[-1]
+            j = k + i - t0
+            for s0, fl in self.slices:
+                G, r = self._slice_gradient(x2, s0, fl)
+                W = (G, self.A, self.xs, self.pidx[fl], r, self.gn[fl], rmin[fl], code[fl], plan.K)
+                if i and sk.post_grad(x2[fl], W, O):  # the norm at step k + i is not finite in a run "ok"
+                    bad = np.zeros(R, dtype=bool)
+                    bad[fl] = (code[fl] == 0) & ~np.isfinite(self.gn[fl])
+                    health.stamp_non_finite(bad.reshape(self.shape[:-1]), k + i)
+                    code[fl] = health.code.reshape(R)[fl]
+                S = tuple(v[fl] if v.shape == (R, n) else v for v in views) + pad
+                C = np.ascontiguousarray(plan.C[:, fl]) if per_run else plan.C
+                Tj = np.ascontiguousarray(T[j:j + 1, :, fl]) if T.shape[2] > 1 else T[j:j + 1]
+                _, why = self.driver(x2[fl], S, C, plan.K, self.F, self.krow, Tj, M[j:j + 1], W, O)
+                self.kernel_calls += 1
+                if why == sk.STOP_BAD_X:  # G: the gradient of this update
+                    code[fl] = health.scan_rows(k + i + 1, fl, x2[fl], G)
+        new_state = plan.rebuild(state, stop, sc, bufs)
+        return new_state, stop, None, None, (rmin.reshape(self.shape[:-1]) if want_min else None)
+
     def __repr__(self) -> str:
         return f"Segment({self.rule.name!r}, shape={self.shape}, dtype={self.dtype}, gemm={self.gemm})"
 
 
+class RowStats:
+    """The gradient at a step as the loop uses it, for sliced segments: per run, the squared
+    norm ``gn`` and ``wsum = sum((x - x*) * g)`` (f = 0.5 wsum + f*), each NumPy's pairwise sum
+    over the run's own row (the numbers of the loop's sums over the whole gradient), computed
+    slice by slice; the gradient itself is not kept."""
+
+    __slots__ = ("gn", "wsum")
+
+    def __init__(self, gn: np.ndarray, wsum: np.ndarray) -> None:
+        self.gn, self.wsum = gn, wsum
+
+
 def _weighted_residual(x: np.ndarray, x_star: np.ndarray, g: np.ndarray) -> np.ndarray:
     return (x - x_star) * g
+
+
+def _square(g: np.ndarray) -> np.ndarray:
+    return g * g
 
 
 def compile_segment(rule: Any, problem: Any, oracle: Any, x: Any, *, min_grad_norm: str | None,

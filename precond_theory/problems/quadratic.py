@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import check_choice, check_int, check_range
+from .._loop.memory import row_apply, row_sum
 from .._xp import array_namespace, asarray
 from ._util import resolve_dtype
 from .base import AbstractProblem, ArrayBacked
@@ -100,11 +101,27 @@ class Quadratic(ArrayBacked, AbstractProblem):
 
     def value(self, x: Array) -> Array:
         xp = array_namespace(x, self.A)
+        if len(self.A.shape) == 2:  # on slices of runs when x is a large NumPy batch (see grad)
+            return 0.5 * row_sum(xp, self._weighted, x, self.x_star) + self.f_star
         r = x - self.x_star
         return 0.5 * xp.sum(r * self._apply(r), axis=-1) + self.f_star
 
     def grad(self, x: Array) -> Array:
+        """``(x - x*) A``; with the shared ``A`` and a NumPy batch larger than
+        :data:`precond_theory._xp.SLICE_BYTES`, one product per slice of runs: no temporary of
+        x's size, and the products every stepping path takes (the compiled segments multiply
+        the same slices), so that all paths give the same numbers whatever BLAS does with the
+        number of rows."""
+        if len(self.A.shape) == 2:
+            return row_apply(array_namespace(x, self.A), self._residual_product, x, self.x_star)
         return self._apply(x - self.x_star)
+
+    def _residual_product(self, x: Array, x_star: Array) -> Array:
+        return (x - x_star) @ self.A
+
+    def _weighted(self, x: Array, x_star: Array) -> Array:
+        r = x - x_star
+        return r * (r @ self.A)
 
     def hvp(self, x: Array, v: Array) -> Array:
         return self._apply(v)
