@@ -97,10 +97,10 @@ def row_sum(xp: Any, fn: Any, x: Any, *others: Any) -> Any:
     return _by_slices(xp, fn, x, others, reduce=True)
 
 
-def row_apply(xp: Any, fn: Any, x: Any, *others: Any) -> Any:
+def row_apply(fn: Any, x: Any, *others: Any) -> Any:
     """``fn(x, *others)`` (an array of x's shape, computed row by row), on the slices of
     :func:`row_sum` when x is that large: no temporaries of x's size but the result."""
-    return _by_slices(xp, fn, x, others, reduce=False)
+    return _by_slices(None, fn, x, others, reduce=False)
 
 
 def _by_slices(xp: Any, fn: Any, x: Any, others: tuple, *, reduce: bool) -> Any:

@@ -164,10 +164,11 @@ class Plan:
         neither x (``x_prev = x``) nor memory of it, nor a hyperparameter of the rule."""
         import dataclasses
 
+        fields = dataclasses.fields(self.rule) if dataclasses.is_dataclass(self.rule) else ()
         return (isinstance(arr, np.ndarray) and arr.dtype == self.dtype and arr.shape == (*self.batch, self.n)
                 and arr.base is None and arr.flags.c_contiguous and arr.flags.writeable
                 and not np.may_share_memory(arr, self.like)
-                and not any(getattr(self.rule, f.name) is arr for f in dataclasses.fields(self.rule)))
+                and not any(getattr(self.rule, f.name) is arr for f in fields))
 
     def own_col(self, arr: Any) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`own` for a per-run column state array, shape ``(*batch, 1)`` (view ``(R, 1)``)."""

@@ -113,7 +113,7 @@ class Quadratic(ArrayBacked, AbstractProblem):
         the same slices), so that all paths give the same numbers whatever BLAS does with the
         number of rows."""
         if len(self.A.shape) == 2:
-            return row_apply(array_namespace(x, self.A), self._residual_product, x, self.x_star)
+            return row_apply(self._residual_product, x, self.x_star)
         return self._apply(x - self.x_star)
 
     def _residual_product(self, x: Array, x_star: Array) -> Array:
