@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..oracles import Exact
-from .memory import row_sum
+from .memory import row_sum, square
 
 __all__ = ["iterate"]
 
@@ -108,7 +108,7 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, handover: dict[str, Any], l
         gn = None
         if not online and (min_grad_norm == "every_step" or check):
             gx = g if (g is not None and reuse) else grad_at(x, k)
-            gn = segment.norm_sq(gx) if segment is not None else row_sum(xp, _square, gx)
+            gn = segment.norm_sq(gx) if segment is not None else row_sum(xp, square, gx)
             if min_grad_norm == "every_step":
                 running_min = gn if running_min is None else xp.where(gn < running_min, gn, running_min)
         if every_step_scan:
@@ -148,10 +148,6 @@ def iterate(*, rule: Any, problem: Any, oracle: Any, handover: dict[str, Any], l
     if progress is not None and last_progress != steps:
         progress(steps, steps)
     return x, state, rec_i
-
-
-def _square(g: Array) -> Array:
-    return g * g
 
 
 def _bad_value(problem: Any, v: Any, z: Array, batch_shape: tuple[int, ...]) -> None:

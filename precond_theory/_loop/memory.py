@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import _xp
 
-__all__ = ["available_memory", "estimate_bytes", "check_memory", "fmt_bytes", "row_slices", "row_sum", "runs_of",
-           "NotSliceable"]
+__all__ = ["available_memory", "estimate_bytes", "check_memory", "fmt_bytes", "row_slices", "row_sum", "row_apply",
+           "square", "runs_of", "NotSliceable"]
 
 
 #: arrays of the iterate's size alive during one step besides the rule's state: x, y, g, dx
@@ -101,6 +101,11 @@ def row_apply(fn: Any, x: Any, *others: Any) -> Any:
     """``fn(x, *others)`` (an array of x's shape, computed row by row), on the slices of
     :func:`row_sum` when x is that large: no temporaries of x's size but the result."""
     return _by_slices(None, fn, x, others, reduce=False)
+
+
+def square(g: Any) -> Any:
+    """``g * g``: with :func:`row_sum`, the squared norm per run (the loop's and the segments')."""
+    return g * g
 
 
 def _by_slices(xp: Any, fn: Any, x: Any, others: tuple, *, reduce: bool) -> Any:

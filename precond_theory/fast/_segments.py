@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._loop import memory
-from .._loop.memory import row_sum
+from .._loop.memory import row_sum, square
 from . import _segment_kernels as sk
 
 __all__ = ["Segment", "RowStats", "compile_segment", "segment_reason", "host_gemm", "CHUNK"]
@@ -110,7 +110,6 @@ class Segment:
         cut = memory.row_slices(x) if self.gemm and len(np.shape(problem.x_star)) == 1 else None
         inner = R // self.shape[0]
         self.slices = [(s0, slice(s0.start * inner, s0.stop * inner)) for s0 in cut] if cut else None
-        self.sliced = self.slices is not None
         self.gn = np.empty(R, dtype=self.dtype)
         self.want_gn = min_grad_norm == "every_step"
         self.scan = bool(every_step_scan)
@@ -122,6 +121,11 @@ class Segment:
     def _product(self, out: np.ndarray) -> None:
         """out = rbuf @ A, shaped like the reference's ``(x - x*) @ A`` (NumPy's matmul)."""
         np.matmul(self.rbuf.reshape(self.shape), self.A[0], out=out.reshape(self.shape))
+
+    @property
+    def sliced(self) -> bool:
+        """The steps run on slices of runs (a large batch multiplied by BLAS)."""
+        return self.slices is not None
 
     def _buffers(self) -> None:
         """The gradient and scratch buffers: the batch's size, or one slice's (sliced)."""
@@ -157,8 +161,8 @@ class Segment:
         gn, ws = np.empty(self.R, dtype=self.dtype), np.empty(self.R, dtype=self.dtype)
         for s0, fl in self.slices:
             G, r = self._slice_gradient(x2, s0, fl)
-            gn[fl] = np.sum(G * G, axis=-1)  # per run, NumPy's pairwise sums: row_sum's numbers
-            ws[fl] = np.sum(r * G, axis=-1)
+            gn[fl] = row_sum(np, square, G)  # (a slice: one sum per run, the loop's numbers)
+            ws[fl] = row_sum(np, np.multiply, r, G)
         return RowStats(gn.reshape(self.shape[:-1]), ws.reshape(self.shape[:-1]))
 
     def grad(self, x: np.ndarray) -> Any:
@@ -173,7 +177,7 @@ class Segment:
     def norm_sq(self, g: Any) -> Any:
         """The squared norm per run of a gradient from :meth:`grad` (the loop's own sum, or the
         sums of :class:`RowStats`)."""
-        return g.gn if isinstance(g, RowStats) else row_sum(np, _square, g)
+        return g.gn if isinstance(g, RowStats) else row_sum(np, square, g)
 
     def value(self, x: np.ndarray, g: np.ndarray) -> Any:
         """f(x) from the gradient g at x when g is NumPy's own product ``(x - x*) @ A``:
@@ -283,7 +287,14 @@ class Segment:
         code = np.array(health.code, dtype=np.int8).reshape(R)  # a copy, kept to the health's codes
         x2 = x.reshape(R, n)
         O = (1, 0, 0, int(self.want_gn), int(want_min), int(self.scan))
-        per_run = plan.C.shape[1] > 1
+        self._buffers()
+        parts = []  # per slice, the driver's arguments that do not change from step to step (views)
+        for s0, fl in self.slices:
+            m = fl.stop - fl.start
+            S = tuple(v[fl] if v.shape == (R, n) else v for v in views) + pad
+            C = np.ascontiguousarray(plan.C[:, fl]) if plan.C.shape[1] > 1 else plan.C  # (the driver writes it)
+            W = (self.G[:m], self.A, self.xs, self.pidx[fl], self.rbuf[:m], self.gn[fl], rmin[fl], code[fl], plan.K)
+            parts.append((s0, fl, S, C, W))
         sc, t0, T = plan.scalars(state), k, None
         for i in range(stop - k):
             if T is None or k + i - t0 == len(T):  # the next part of the coefficient table
@@ -291,16 +302,13 @@ class Segment:
                 T, M, scs = plan.table(t0, plan.table_steps(stop - t0), sc)
                 sc = scs[-1]
             j = k + i - t0
-            for s0, fl in self.slices:
-                G, r = self._slice_gradient(x2, s0, fl)
-                W = (G, self.A, self.xs, self.pidx[fl], r, self.gn[fl], rmin[fl], code[fl], plan.K)
+            for s0, fl, S, C, W in parts:
+                G, _ = self._slice_gradient(x2, s0, fl)  # (into W's buffers)
                 if i and sk.post_grad(x2[fl], W, O):  # the norm at step k + i is not finite in a run "ok"
                     bad = np.zeros(R, dtype=bool)
                     bad[fl] = (code[fl] == 0) & ~np.isfinite(self.gn[fl])
                     health.stamp_non_finite(bad.reshape(self.shape[:-1]), k + i)
                     code[fl] = health.code.reshape(R)[fl]
-                S = tuple(v[fl] if v.shape == (R, n) else v for v in views) + pad
-                C = np.ascontiguousarray(plan.C[:, fl]) if per_run else plan.C
                 Tj = np.ascontiguousarray(T[j:j + 1, :, fl]) if T.shape[2] > 1 else T[j:j + 1]
                 _, why = self.driver(x2[fl], S, C, plan.K, self.F, self.krow, Tj, M[j:j + 1], W, O)
                 self.kernel_calls += 1
@@ -327,10 +335,6 @@ class RowStats:
 
 def _weighted_residual(x: np.ndarray, x_star: np.ndarray, g: np.ndarray) -> np.ndarray:
     return (x - x_star) * g
-
-
-def _square(g: np.ndarray) -> np.ndarray:
-    return g * g
 
 
 def compile_segment(rule: Any, problem: Any, oracle: Any, x: Any, *, min_grad_norm: str | None,
